@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @notice The subset of Foundry's cheatcodes (`forge` 1.7) that refute's tests use.
+/// @dev    forge-std is not on the npm registry in a current version, and the toolchain must
+///         install offline from npm alone; so the tests declare what they use here. Signatures
+///         are Foundry's; add to this interface as tests need more.
+interface Vm {
+    function assume(bool condition) external pure;
+    function expectRevert(bytes calldata revertData) external;
+    function expectRevert(bytes4 revertData) external;
+    function assertEq(uint256 left, uint256 right, string calldata err) external pure;
+    function assertEq(bytes32 left, bytes32 right, string calldata err) external pure;
+    function assertEq(bool left, bool right, string calldata err) external pure;
+    function assertTrue(bool condition, string calldata err) external pure;
+    function warp(uint256 newTimestamp) external;
+    function deal(address account, uint256 newBalance) external;
+    function prank(address msgSender) external;
+}
+
+/// @notice Base contract for refute's forge tests: the cheatcode handle and assertions.
+abstract contract TestBase {
+    /// @notice Foundry's cheatcode address: `address(uint160(uint256(keccak256("hevm cheat code"))))`.
+    Vm internal constant vm = Vm(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D);
+
+    function assertEq(uint256 left, uint256 right, string memory err) internal pure {
+        vm.assertEq(left, right, err);
+    }
+
+    function assertEq(bytes32 left, bytes32 right, string memory err) internal pure {
+        vm.assertEq(left, right, err);
+    }
+
+    function assertTrue(bool condition, string memory err) internal pure {
+        vm.assertTrue(condition, err);
+    }
+}

@@ -1,0 +1,61 @@
+//! State-test conformance.
+
+use super::{Mismatch, cache_state_root};
+use crate::{StateTestCase, logs_hash};
+use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext, database::State};
+
+/// Runs one state-test case with plain revm and checks the post-state root and logs hash.
+///
+/// A transaction the corpus expects to be invalid must be rejected by revm (or be
+/// unbuildable, e.g. a value over 2^256) and must leave the state root unchanged.
+///
+/// # Errors
+///
+/// The first [`Mismatch`] found; [`Mismatch::Invalid`] when the case cannot be built.
+pub fn run_state_test(case: &StateTestCase<'_>) -> Result<(), Mismatch> {
+    let cfg = case.cfg()?;
+    let block = case.block_env()?;
+    let tx = match (case.tx_env(), case.expected_exception()) {
+        (Ok(tx), _) => tx,
+        // The transaction cannot even be formed; that is the expected rejection.
+        (Err(_), Some(_)) => return check_roots(case, cache_state_root(&case.pre_state()), &[]),
+        (Err(e), None) => return Err(e.into()),
+    };
+
+    let mut state =
+        State::builder().with_cached_prestate(case.pre_state()).with_bundle_update().build();
+    let result = Context::mainnet()
+        .with_cfg(cfg)
+        .with_block(block)
+        .with_db(&mut state)
+        .build_mainnet()
+        .transact_commit(tx);
+
+    match (result, case.expected_exception()) {
+        (Ok(result), None) => check_roots(case, cache_state_root(&state.cache), result.logs()),
+        (Ok(_), Some(expected)) => {
+            Err(Mismatch::MissingException { expected: expected.to_owned() })
+        }
+        (Err(_), Some(_)) => check_roots(case, cache_state_root(&state.cache), &[]),
+        (Err(e), None) => Err(Mismatch::UnexpectedException { reason: e.to_string(), block: None }),
+    }
+}
+
+fn check_roots(
+    case: &StateTestCase<'_>,
+    state_root: alloy_primitives::B256,
+    logs: &[alloy_primitives::Log],
+) -> Result<(), Mismatch> {
+    let logs_hash = logs_hash(logs);
+    if logs_hash != case.expected_logs_hash() {
+        return Err(Mismatch::LogsHash { got: logs_hash, expected: case.expected_logs_hash() });
+    }
+    if state_root != case.expected_state_root() {
+        return Err(Mismatch::StateRoot {
+            got: state_root,
+            expected: case.expected_state_root(),
+            block: None,
+        });
+    }
+    Ok(())
+}

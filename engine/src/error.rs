@@ -1,0 +1,74 @@
+//! The engine's error type.
+
+use std::path::PathBuf;
+
+/// A `Result` whose error defaults to the engine's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Everything that can go wrong in the engine. Each message says what was wrong and, where
+/// there is one, what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The Ethereum test corpus is not where it was looked for.
+    #[error(
+        "Ethereum tests not found at {}: set REFUTE_ETH_TESTS to the folder that holds \
+         GeneralStateTests/ and BlockchainTests/ (a checkout of ethereum/tests)",
+        path.display()
+    )]
+    CorpusNotFound {
+        /// The folder that was looked at.
+        path: PathBuf,
+    },
+    /// A file or folder could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not valid JSON of the expected test format.
+    #[error("{} is not a valid {format} file: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The expected format, e.g. `state test`.
+        format: &'static str,
+        /// The parse error, with line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A fork name that refute does not know.
+    #[error("unknown fork `{0}`: expected a hard-fork name such as Shanghai, Cancun or Prague")]
+    UnknownFork(String),
+    /// A position that cannot exist in the game tree (index wider than its depth, depth past
+    /// the maximum, or the zero index).
+    #[error("invalid position: depth {depth}, index at depth {index_at_depth}")]
+    InvalidPosition {
+        /// The depth given.
+        depth: u8,
+        /// The index at that depth given.
+        index_at_depth: u128,
+    },
+    /// A test case whose contents cannot describe a valid execution (a field out of range,
+    /// an index past the end of a list, an undecodable block).
+    #[error("invalid test case {case}: {reason}")]
+    InvalidCase {
+        /// The case, as `file::test[d,g,v]` or `file::test`.
+        case: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn invalid_case(case: impl ToString, reason: impl ToString) -> Self {
+        Self::InvalidCase { case: case.to_string(), reason: reason.to_string() }
+    }
+}

@@ -1,0 +1,32 @@
+//! # refute-engine
+//!
+//! The engine of refute, a fraud-proof dispute game for EVM optimistic rollups: it replays
+//! L2 transactions with [revm](https://github.com/bluealloy/revm), computes the Ethereum
+//! commitments a proposal claims (state roots, logs and receipts), and models the bisection
+//! game that narrows a disputed state transition to a single EVM step.
+//!
+//! ## Design
+//!
+//! The engine owns the semantics that the L1 contracts must mirror: commitments
+//! ([`state_root`], [`logs_hash`]), positions in the game tree ([`game::Position`]), and (in
+//! later versions) the step machine, its witnesses and the one-step executor. It does no I/O
+//! beyond reading corpus and fixture files it is pointed at: no network, no L1 client, no
+//! global state. It never panics on input: malformed files, cases and transactions are
+//! typed [`Error`]s. It never hashes per step on a hot path.
+//!
+//! - [`corpus`] finds and loads the canonical Ethereum state and blockchain tests.
+//! - [`conformance`] replays them with plain revm and checks the roots refute computes.
+//! - [`game`] holds the game model's vocabulary, starting with positions.
+
+mod error;
+mod state_root;
+mod transaction;
+
+pub mod conformance;
+pub mod corpus;
+pub mod game;
+
+pub use corpus::{BlockchainTest, StateTestCase};
+pub use error::{Error, Result};
+pub use state_root::{AccountLeaf, logs_hash, state_root, storage_root};
+pub use transaction::RecoveredTx;
