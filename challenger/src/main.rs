@@ -1,1 +1,7 @@
-fn main() {}
+//! `refute`: fraud proofs for EVM optimistic rollups, on one command.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::run()
+}

@@ -1,1 +1,4 @@
-fn main() {}
+//! Workspace integration tests: one binary (see the house style), one module per area.
+
+mod conformance;
+mod contracts;

@@ -225,7 +225,7 @@ impl Summary {
 /// pool). `on_file` is called once per file, from any thread, after it has run (for progress).
 pub fn run_state_tests(
     files: &[std::path::PathBuf],
-    fork: revm::primitives::hardfork::SpecId,
+    fork: crate::corpus::Fork,
     on_file: &(dyn Fn(&std::path::Path) + Sync),
 ) -> Summary {
     use rayon::prelude::*;
@@ -255,7 +255,7 @@ pub fn run_state_tests(
 /// called once per file after it has run.
 pub fn run_blockchain_tests(
     files: &[std::path::PathBuf],
-    fork: revm::primitives::hardfork::SpecId,
+    fork: crate::corpus::Fork,
     on_file: &(dyn Fn(&std::path::Path) + Sync),
 ) -> Summary {
     use rayon::prelude::*;

@@ -17,6 +17,10 @@ use revm::primitives::hardfork::SpecId;
 use revm_statetest_types::SpecName;
 use std::path::{Path, PathBuf};
 
+/// A hard fork, as revm names it (`SpecId::CANCUN`, ...): the parameter every corpus run and
+/// (later) the step machine take.
+pub type Fork = SpecId;
+
 /// The environment variable that names the corpus folder (the one holding
 /// `GeneralStateTests/` and `BlockchainTests/`).
 pub const CORPUS_ENV: &str = "REFUTE_ETH_TESTS";
@@ -77,7 +81,7 @@ pub fn json_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 ///
 /// [`Error::UnknownFork`] for a name that is not a single fork (transition forks such as
 /// `ShanghaiToCancunAtTime15k` and the retired `Constantinople` are not run).
-pub fn parse_fork(name: &str) -> Result<SpecId> {
+pub fn parse_fork(name: &str) -> Result<Fork> {
     let spec: SpecName = serde_json::from_value(serde_json::Value::String(name.to_owned()))
         .map_err(|_| Error::UnknownFork(name.to_owned()))?;
     spec_id(&spec).ok_or_else(|| Error::UnknownFork(name.to_owned()))

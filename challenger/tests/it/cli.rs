@@ -1,0 +1,78 @@
+//! The `refute` binary as a user runs it.
+
+use assert_cmd::Command;
+use refute_tests::corpus_or_skip;
+
+fn refute() -> Command {
+    let mut cmd = Command::cargo_bin("refute").expect("the refute binary is built");
+    cmd.env_remove("REFUTE_LOG").env_remove("REFUTE_LOG_FORMAT");
+    cmd
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn help_has_examples() {
+    let out = refute().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("Examples:"));
+    let out = refute().args(["statetest", "--help"]).output().unwrap();
+    assert!(stdout(&out).contains("cases: N, roots matched: R, failed: F"));
+}
+
+#[test]
+fn statetest_prints_the_summary_line_and_exits_zero() {
+    let Some(root) = corpus_or_skip() else { return };
+    let out = refute()
+        .args(["--log-format", "json", "statetest"])
+        .arg(root.join("GeneralStateTests/stExample"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout(&out).lines().last(), Some("cases: 38, roots matched: 38, failed: 0"));
+    // JSON logs on stderr, one object per line.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stderr.lines().next().expect("a log line");
+    let log: serde_json::Value = serde_json::from_str(first).expect("JSON log line");
+    assert_eq!(log["level"], "INFO");
+}
+
+#[test]
+fn blockchaintest_prints_the_summary_line_and_exits_zero() {
+    let Some(root) = corpus_or_skip() else { return };
+    let out = refute()
+        .arg("blockchaintest")
+        .arg(root.join("BlockchainTests/ValidBlocks/bcEIP1559"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let last = stdout(&out).lines().last().unwrap_or_default().to_owned();
+    assert!(last.starts_with("cases: ") && last.ends_with(", failed: 0"), "{last}");
+}
+
+#[test]
+fn a_malformed_file_is_a_failed_case_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.json"), "{\"t\": {\"env\": 1}").unwrap();
+    let out = refute().arg("statetest").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("is not a valid state test file"), "{text}");
+    assert_eq!(text.lines().last(), Some("cases: 1, roots matched: 0, failed: 1"));
+}
+
+#[test]
+fn a_missing_path_is_a_usage_error() {
+    let out = refute().args(["statetest", "/nonexistent/refute-tests"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/refute-tests"));
+}
+
+#[test]
+fn an_unknown_fork_is_a_usage_error() {
+    let out = refute().args(["statetest", "--fork", "Atlantis", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown fork `Atlantis`"));
+}

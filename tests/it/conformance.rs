@@ -1,0 +1,66 @@
+//! The whole Cancun conformance corpus through refute's roots: every state-test case and every
+//! blockchain test must match (cases on which revm is known to depart are listed in
+//! `refute_engine::conformance::KNOWN_DIVERGENCES` and must still diverge).
+
+use refute_engine::{
+    conformance::{self, Summary},
+    corpus,
+};
+use refute_tests::corpus_or_skip;
+use revm::primitives::hardfork::SpecId;
+
+fn report(what: &str, summary: &Summary) {
+    eprintln!(
+        "{what}: files {}, cases {}, matched {}, known divergences {}, failed {}, transactions {}",
+        summary.files,
+        summary.cases,
+        summary.matched,
+        summary.divergences.len(),
+        summary.failed(),
+        summary.transactions
+    );
+    for (case, why) in &summary.failures {
+        eprintln!("FAIL {case}: {why}");
+    }
+    assert_eq!(summary.failed(), 0, "{what}: cases failed (listed above)");
+    assert_eq!(summary.matched + summary.divergences.len(), summary.cases);
+}
+
+#[test]
+fn every_cancun_state_test_matches() {
+    let Some(root) = corpus_or_skip() else { return };
+    let files = corpus::json_files(&[root.join("GeneralStateTests")]).unwrap();
+    let summary = conformance::run_state_tests(&files, SpecId::CANCUN, &|_| {});
+    report("GeneralStateTests@Cancun", &summary);
+    // The corpus has about 19,000 Cancun cases (its SOURCE.md); far fewer means the loader
+    // lost some.
+    assert!(summary.cases >= 18_000, "only {} Cancun cases found", summary.cases);
+}
+
+#[test]
+fn every_cancun_blockchain_test_matches() {
+    let Some(root) = corpus_or_skip() else { return };
+    let files = corpus::json_files(&[root.join("BlockchainTests/ValidBlocks")]).unwrap();
+    let summary = conformance::run_blockchain_tests(&files, SpecId::CANCUN, &|_| {});
+    report("BlockchainTests/ValidBlocks@Cancun", &summary);
+    // About 400 tests and 1,100 transactions (SOURCE.md).
+    assert!(summary.cases >= 380, "only {} Cancun blockchain tests found", summary.cases);
+    assert!(summary.transactions >= 1_000, "only {} transactions", summary.transactions);
+}
+
+#[test]
+fn a_wrong_expected_root_is_a_failure_not_a_match() {
+    let Some(root) = corpus_or_skip() else { return };
+    let source = root.join("GeneralStateTests/stExample/add11.json");
+    let text = std::fs::read_to_string(&source).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hash = json.pointer_mut("/add11/post/Cancun/0/hash").expect("add11 has a Cancun case");
+    *hash = serde_json::Value::String(format!("0x{}", "11".repeat(32)));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("add11.json");
+    std::fs::write(&path, json.to_string()).unwrap();
+
+    let summary = conformance::run_state_tests(&[path], SpecId::CANCUN, &|_| {});
+    assert_eq!(summary.failed(), 1, "{:?}", summary.failures);
+    assert!(matches!(summary.failures[0].1, conformance::Mismatch::StateRoot { .. }));
+}
