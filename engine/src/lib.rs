@@ -18,6 +18,7 @@
 //! - [`conformance`] replays them with plain revm and checks the roots refute computes.
 //! - [`game`] holds the game model's vocabulary, starting with positions.
 
+mod eip7610;
 mod error;
 mod state_root;
 mod transaction;
@@ -27,6 +28,7 @@ pub mod corpus;
 pub mod game;
 
 pub use corpus::{BlockchainTest, StateTestCase};
+pub use eip7610::{Eip7610, StorageProbe};
 pub use error::{Error, Result};
 pub use state_root::{AccountLeaf, logs_hash, state_root, storage_root};
 pub use transaction::RecoveredTx;

@@ -21,8 +21,7 @@ use std::{
   refute statetest ../shared/ethereum-tests/GeneralStateTests/stExample
   refute statetest --fork Shanghai path/to/test.json
 
-Ends with one line `cases: N, roots matched: R, failed: F` (exit 0 iff F = 0). Cases on which
-revm is known to depart from the corpus are listed with the reason and counted apart.")]
+Ends with one line `cases: N, roots matched: R, failed: F` (exit 0 iff F = 0).")]
 pub(crate) struct StateTestArgs {
     /// State-test files or folders (walked for *.json). Default: GeneralStateTests/ of the
     /// corpus at $REFUTE_ETH_TESTS (or ../shared/ethereum-tests).
@@ -111,23 +110,8 @@ fn print_summary(summary: &Summary) {
     for (case, why) in &summary.failures {
         println!("FAIL {case}: {why}");
     }
-    let mut reasons: Vec<&str> = Vec::new();
-    for (case, why, reason) in &summary.divergences {
-        let n = reasons.iter().position(|r| r == reason).unwrap_or_else(|| {
-            reasons.push(reason);
-            reasons.len() - 1
-        });
-        println!("KNOWN [{}] {case}: {why}", n + 1);
-    }
-    for (n, reason) in reasons.iter().enumerate() {
-        println!("KNOWN [{}]: {reason}", n + 1);
-    }
-    let known = match summary.divergences.len() {
-        0 => String::new(),
-        n => format!(" (known revm divergences, listed above: {n})"),
-    };
     println!(
-        "cases: {}, roots matched: {}, failed: {}{known}",
+        "cases: {}, roots matched: {}, failed: {}",
         summary.cases,
         summary.matched,
         summary.failed()

@@ -1,11 +1,11 @@
 //! Blockchain-test conformance.
 
 use super::{Mismatch, cache_state_root};
-use crate::{BlockchainTest, Error};
+use crate::{BlockchainTest, Eip7610, Error};
 use alloy_consensus::{Receipt, ReceiptEnvelope, proofs::calculate_receipt_root};
 use alloy_eips::{eip4788::BEACON_ROOTS_ADDRESS, eip7840::BlobParams};
 use revm::{
-    Context, ExecuteCommitEvm, MainBuilder, MainContext, SystemCallCommitEvm,
+    Context, ExecuteCommitEvm, InspectCommitEvm, MainBuilder, MainContext, SystemCallCommitEvm,
     context::{CfgEnv, ContextTr, JournalTr},
     database::State,
     handler::EvmTr,
@@ -46,7 +46,7 @@ pub fn run_blockchain_test(test: &BlockchainTest<'_>) -> Result<usize, Mismatch>
             .with_cfg(cfg.clone())
             .with_block(block.block_env(blob_fraction))
             .with_db(&mut state)
-            .build_mainnet();
+            .build_mainnet_with_inspector(Eip7610);
 
         if fork.is_enabled_in(SpecId::CANCUN)
             && let Some(root) = block.header.parent_beacon_block_root
@@ -62,7 +62,7 @@ pub fn run_blockchain_test(test: &BlockchainTest<'_>) -> Result<usize, Mismatch>
         let mut receipts = Vec::with_capacity(block.transactions.len());
         let mut cumulative_gas_used = 0u64;
         for tx in &block.transactions {
-            let result = evm.transact_commit(tx.tx_env()).map_err(|e| {
+            let result = evm.inspect_tx_commit(tx.tx_env()).map_err(|e| {
                 Mismatch::UnexpectedException { reason: e.to_string(), block: Some(number) }
             })?;
             cumulative_gas_used += result.tx_gas_used();

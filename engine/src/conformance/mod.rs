@@ -3,7 +3,8 @@
 //! against the corpus's expectations.
 //!
 //! This is the oracle the rest of refute stands on: the same state roots are what proposals
-//! claim and what the dispute game bisects over.
+//! claim and what the dispute game bisects over. Transactions run through revm with the
+//! [`Eip7610`](crate::Eip7610) inspector, the one rule of the corpus revm 43 lacks.
 
 mod blockchain;
 mod state;
@@ -79,64 +80,9 @@ pub enum Mismatch {
         /// The exception the corpus names.
         expected: String,
     },
-    /// The case is listed in [`KNOWN_DIVERGENCES`] but matched: revm changed, and the list
-    /// must be updated.
-    #[error("listed as a known divergence ({reason}) but it matches now: remove it from the list")]
-    StaleDivergence {
-        /// The listed reason.
-        reason: &'static str,
-    },
     /// The case itself cannot be run (see [`Error`]).
     #[error(transparent)]
     Invalid(#[from] Error),
-}
-
-/// A corpus test on which revm — the EVM refute replays with — is known to depart from the
-/// corpus. Its cases are run like any other and must still *not* match: a case listed here
-/// that matches is reported as a failure, so the list cannot go stale silently.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KnownDivergence {
-    /// The file, as a path suffix (`stSStoreTest/InitCollisionParis.json`).
-    pub file: &'static str,
-    /// The test's name within the file; every case of that test is covered.
-    pub test: &'static str,
-    /// Why revm departs, with the EIP.
-    pub reason: &'static str,
-}
-
-const EIP_7610: &str = "EIP-7610: CREATE/CREATE2 onto an account with empty code and zero nonce \
-    but non-empty storage must fail as a collision; revm 43 checks only code and nonce. \
-    Such accounts exist only in test pre-states (reaching one needs a keccak256 collision)";
-
-/// The tests on which revm 43 departs from the corpus, with the reason. refute's step machine
-/// follows the corpus (the spec says so per rule); the replay engine inherits revm's
-/// behaviour until it patches it.
-pub const KNOWN_DIVERGENCES: &[KnownDivergence] = &[
-    KnownDivergence {
-        file: "stSStoreTest/InitCollisionParis.json",
-        test: "InitCollisionParis",
-        reason: EIP_7610,
-    },
-    KnownDivergence {
-        file: "stCreate2/create2collisionStorageParis.json",
-        test: "create2collisionStorageParis",
-        reason: EIP_7610,
-    },
-    KnownDivergence {
-        file: "stCreate2/RevertInCreateInInitCreate2Paris.json",
-        test: "RevertInCreateInInitCreate2Paris",
-        reason: EIP_7610,
-    },
-    KnownDivergence {
-        file: "stExtCodeHash/dynamicAccountOverwriteEmpty_Paris.json",
-        test: "dynamicAccountOverwriteEmpty_Paris",
-        reason: EIP_7610,
-    },
-];
-
-/// The known divergence covering test `test` of file `path`, if any.
-pub fn known_divergence(path: &std::path::Path, test: &str) -> Option<&'static KnownDivergence> {
-    KNOWN_DIVERGENCES.iter().find(|d| d.test == test && path.ends_with(d.file))
 }
 
 fn at_block(block: Option<u64>) -> String {
@@ -177,9 +123,6 @@ pub struct Summary {
     /// Every case that did not match, as `(case, why)`, in file order. A file that cannot be
     /// read or parsed counts as one failed case named after the file.
     pub failures: Vec<(String, Mismatch)>,
-    /// Cases that did not match and are listed in [`KNOWN_DIVERGENCES`]: `(case, why, reason)`.
-    /// They are neither matched nor failed.
-    pub divergences: Vec<(String, Mismatch, &'static str)>,
 }
 
 impl Summary {
@@ -194,30 +137,7 @@ impl Summary {
         self.matched += other.matched;
         self.transactions += other.transactions;
         self.failures.extend(other.failures);
-        self.divergences.extend(other.divergences);
         self
-    }
-
-    /// Files one case's outcome under matched, failed or known divergence.
-    fn record<T>(
-        &mut self,
-        case: String,
-        known: Option<&'static KnownDivergence>,
-        outcome: Result<T, Mismatch>,
-    ) -> Option<T> {
-        self.cases += 1;
-        match (outcome, known) {
-            (Ok(value), None) => {
-                self.matched += 1;
-                return Some(value);
-            }
-            (Ok(_), Some(known)) => {
-                self.failures.push((case, Mismatch::StaleDivergence { reason: known.reason }))
-            }
-            (Err(why), Some(known)) => self.divergences.push((case, why, known.reason)),
-            (Err(why), None) => self.failures.push((case, why)),
-        }
-        None
     }
 }
 
@@ -236,8 +156,11 @@ pub fn run_state_tests(
             match crate::corpus::StateTestFile::load(path) {
                 Ok(file) => {
                     for case in file.cases(fork) {
-                        let known = known_divergence(path, case.name());
-                        summary.record(case.to_string(), known, run_state_test(&case));
+                        summary.cases += 1;
+                        match run_state_test(&case) {
+                            Ok(()) => summary.matched += 1,
+                            Err(why) => summary.failures.push((case.to_string(), why)),
+                        }
                     }
                 }
                 Err(e) => {
@@ -266,11 +189,13 @@ pub fn run_blockchain_tests(
             match crate::corpus::BlockchainTestFile::load(path) {
                 Ok(file) => {
                     for test in file.tests(fork) {
-                        let known = known_divergence(path, test.name());
-                        let outcome = run_blockchain_test(&test);
-                        if let Some(transactions) = summary.record(test.to_string(), known, outcome)
-                        {
-                            summary.transactions += transactions;
+                        summary.cases += 1;
+                        match run_blockchain_test(&test) {
+                            Ok(transactions) => {
+                                summary.matched += 1;
+                                summary.transactions += transactions;
+                            }
+                            Err(why) => summary.failures.push((test.to_string(), why)),
                         }
                     }
                 }

@@ -1,8 +1,8 @@
 //! State-test conformance.
 
 use super::{Mismatch, cache_state_root};
-use crate::{StateTestCase, logs_hash};
-use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext, database::State};
+use crate::{Eip7610, StateTestCase, logs_hash};
+use revm::{Context, InspectCommitEvm, MainBuilder, MainContext, database::State};
 
 /// Runs one state-test case with plain revm and checks the post-state root and logs hash.
 ///
@@ -28,8 +28,8 @@ pub fn run_state_test(case: &StateTestCase<'_>) -> Result<(), Mismatch> {
         .with_cfg(cfg)
         .with_block(block)
         .with_db(&mut state)
-        .build_mainnet()
-        .transact_commit(tx);
+        .build_mainnet_with_inspector(Eip7610)
+        .inspect_tx_commit(tx);
 
     match (result, case.expected_exception()) {
         (Ok(result), None) => check_roots(case, cache_state_root(&state.cache), result.logs()),
