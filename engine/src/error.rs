@@ -52,6 +52,20 @@ pub enum Error {
         /// The index at that depth given.
         index_at_depth: u128,
     },
+    /// More leaves than a fixed-depth tree holds, or an index past its end.
+    #[error("a Merkle tree of depth {depth} holds 2^{depth} leaves; {leaves} requested")]
+    TreeOverflow {
+        /// The tree's depth.
+        depth: u8,
+        /// The number of leaves (or the index + 1) requested.
+        leaves: u64,
+    },
+    /// Code longer than the machine's code tree holds (spec §2.2).
+    #[error("code of {size} bytes exceeds the step machine's bound of 131072 bytes (spec §2.2)")]
+    CodeTooLarge {
+        /// The code's size in bytes.
+        size: usize,
+    },
     /// A test case whose contents cannot describe a valid execution (a field out of range,
     /// an index past the end of a list, an undecodable block).
     #[error("invalid test case {case}: {reason}")]

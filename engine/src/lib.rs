@@ -17,6 +17,8 @@
 //! - [`corpus`] finds and loads the canonical Ethereum state and blockchain tests.
 //! - [`conformance`] replays them with plain revm and checks the roots refute computes.
 //! - [`game`] holds the game model's vocabulary, starting with positions.
+//! - [`machine`] is the step machine of `docs/spec/step-machine.md`, starting with its
+//!   primitive commitments (word trees, code trees, the stack chain).
 
 mod eip7610;
 mod error;
@@ -26,6 +28,7 @@ mod transaction;
 pub mod conformance;
 pub mod corpus;
 pub mod game;
+pub mod machine;
 
 pub use corpus::{BlockchainTest, StateTestCase};
 pub use eip7610::{Eip7610, StorageProbe};

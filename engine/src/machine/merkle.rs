@@ -1,0 +1,232 @@
+//! Fixed-depth binary Merkle trees (spec §2.1, §2.2): node = `H(left ‖ right)`, leaves given
+//! as 32-byte values, absent leaves equal to a per-tree zero leaf, so the tree is sparse and a
+//! tree of any depth costs only what its occupied prefix costs.
+
+use super::hash_pair;
+use crate::{Error, Result};
+use alloy_primitives::B256;
+
+/// A binary Merkle tree of fixed `depth` over `2^depth` leaves, of which only a prefix is
+/// stored; every leaf past it is the tree's zero leaf. Two trees are equal when they commit to
+/// the same leaves (same depth and root), however much of the zero tail each stores.
+#[derive(Clone, Debug)]
+pub struct FixedMerkleTree {
+    /// `zeros[k]` is the root of an all-zero subtree of height `k`.
+    zeros: Vec<B256>,
+    /// `levels[0]` are the stored leaves; `levels[k]` the nodes of height `k` over them.
+    levels: Vec<Vec<B256>>,
+}
+
+/// The siblings of one leaf, from the leaf's level up (`depth` hashes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MerkleProof {
+    /// The leaf's index.
+    pub index: u64,
+    /// `siblings[k]` is the sibling at height `k`.
+    pub siblings: Vec<B256>,
+}
+
+impl MerkleProof {
+    /// The root that `leaf` at this proof's index implies.
+    pub fn root(&self, leaf: B256) -> B256 {
+        let mut node = leaf;
+        for (height, sibling) in self.siblings.iter().enumerate() {
+            node = if (self.index >> height) & 1 == 0 {
+                hash_pair(&node, sibling)
+            } else {
+                hash_pair(sibling, &node)
+            };
+        }
+        node
+    }
+
+    /// Whether `leaf` at this proof's index is in the tree with `root`.
+    pub fn verifies(&self, leaf: B256, root: B256) -> bool {
+        self.root(leaf) == root
+    }
+}
+
+impl PartialEq for FixedMerkleTree {
+    fn eq(&self, other: &Self) -> bool {
+        self.depth() == other.depth() && self.root() == other.root()
+    }
+}
+
+impl Eq for FixedMerkleTree {}
+
+impl FixedMerkleTree {
+    /// A tree of `depth` whose leaves are `leaves` followed by `zero_leaf`s.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TreeOverflow`] when there are more than `2^depth` leaves.
+    pub fn new(depth: u8, zero_leaf: B256, leaves: Vec<B256>) -> Result<Self> {
+        let capacity = 1u128 << depth;
+        if leaves.len() as u128 > capacity {
+            return Err(Error::TreeOverflow { depth, leaves: leaves.len() as u64 });
+        }
+        let mut zeros = Vec::with_capacity(depth as usize + 1);
+        zeros.push(zero_leaf);
+        for k in 0..depth as usize {
+            zeros.push(hash_pair(&zeros[k], &zeros[k]));
+        }
+        let mut tree = Self { zeros, levels: vec![leaves] };
+        tree.rebuild_from(0);
+        Ok(tree)
+    }
+
+    /// The tree's depth.
+    pub fn depth(&self) -> u8 {
+        (self.zeros.len() - 1) as u8
+    }
+
+    /// The root.
+    pub fn root(&self) -> B256 {
+        let depth = self.depth() as usize;
+        match self.levels.get(depth).and_then(|level| level.first()) {
+            Some(root) => *root,
+            None => self.zeros[depth],
+        }
+    }
+
+    /// The leaf at `index` (the zero leaf past the stored prefix).
+    pub fn leaf(&self, index: u64) -> B256 {
+        self.node(0, index)
+    }
+
+    /// The proof of the leaf at `index`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TreeOverflow`] when `index ≥ 2^depth`.
+    pub fn proof(&self, index: u64) -> Result<MerkleProof> {
+        self.check_index(index)?;
+        let siblings = (0..self.depth() as usize)
+            .map(|height| self.node(height, (index >> height) ^ 1))
+            .collect();
+        Ok(MerkleProof { index, siblings })
+    }
+
+    /// Sets the leaf at `index`, growing the stored prefix with zero leaves as needed, and
+    /// updates the path to the root.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TreeOverflow`] when `index ≥ 2^depth`.
+    pub fn set_leaf(&mut self, index: u64, leaf: B256) -> Result<()> {
+        self.check_index(index)?;
+        let i = index as usize;
+        let zero = self.zeros[0];
+        let leaves = &mut self.levels[0];
+        if leaves.len() <= i {
+            leaves.resize(i + 1, zero);
+            // The prefix grew: rebuild every level (amortised by the doubling of Vec).
+            leaves[i] = leaf;
+            self.rebuild_from(0);
+            return Ok(());
+        }
+        leaves[i] = leaf;
+        let mut idx = i;
+        for height in 1..self.levels.len() {
+            idx >>= 1;
+            let node = hash_pair(
+                &self.node(height - 1, (idx as u64) << 1),
+                &self.node(height - 1, ((idx as u64) << 1) | 1),
+            );
+            self.levels[height][idx] = node;
+        }
+        Ok(())
+    }
+
+    fn check_index(&self, index: u64) -> Result<()> {
+        if u128::from(index) >= 1u128 << self.depth() {
+            return Err(Error::TreeOverflow { depth: self.depth(), leaves: index + 1 });
+        }
+        Ok(())
+    }
+
+    /// The node of height `height` at `index` (zero subtree past the stored prefix).
+    fn node(&self, height: usize, index: u64) -> B256 {
+        self.levels
+            .get(height)
+            .and_then(|level| level.get(index as usize))
+            .copied()
+            .unwrap_or(self.zeros[height])
+    }
+
+    /// Recomputes the levels above `height` from the level at `height`.
+    fn rebuild_from(&mut self, height: usize) {
+        self.levels.truncate(height + 1);
+        let depth = self.depth() as usize;
+        let mut h = height;
+        while h < depth && !self.levels[h].is_empty() {
+            let below = &self.levels[h];
+            let zero = self.zeros[h];
+            let above: Vec<B256> = below
+                .chunks(2)
+                .map(|pair| hash_pair(&pair[0], pair.get(1).unwrap_or(&zero)))
+                .collect();
+            self.levels.push(above);
+            h += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn naive_root(depth: u8, zero: B256, leaves: &[B256]) -> B256 {
+        let mut level: Vec<B256> =
+            (0..1u64 << depth).map(|i| leaves.get(i as usize).copied().unwrap_or(zero)).collect();
+        while level.len() > 1 {
+            level = level.chunks(2).map(|p| hash_pair(&p[0], &p[1])).collect();
+        }
+        level[0]
+    }
+
+    fn leaf(i: u8) -> B256 {
+        B256::with_last_byte(i)
+    }
+
+    #[test]
+    fn empty_tree_root_is_the_zero_subtree() {
+        let tree = FixedMerkleTree::new(4, B256::ZERO, vec![]).unwrap();
+        assert_eq!(tree.root(), naive_root(4, B256::ZERO, &[]));
+    }
+
+    #[test]
+    fn overflow_is_an_error() {
+        assert!(FixedMerkleTree::new(2, B256::ZERO, vec![B256::ZERO; 5]).is_err());
+        let tree = FixedMerkleTree::new(2, B256::ZERO, vec![]).unwrap();
+        assert!(tree.proof(4).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn roots_proofs_and_updates_match_a_naive_tree(
+            depth in 0u8..7,
+            leaves in proptest::collection::vec(any::<u8>(), 0..64),
+            updates in proptest::collection::vec((any::<u8>(), any::<u8>()), 0..8),
+        ) {
+            let capacity = 1usize << depth;
+            let mut leaves: Vec<B256> = leaves.into_iter().take(capacity).map(leaf).collect();
+            let zero = B256::repeat_byte(0xee);
+            let mut tree = FixedMerkleTree::new(depth, zero, leaves.clone()).unwrap();
+            prop_assert_eq!(tree.root(), naive_root(depth, zero, &leaves));
+            for (index, value) in updates {
+                let index = index as usize % capacity;
+                if leaves.len() <= index { leaves.resize(index + 1, zero); }
+                leaves[index] = leaf(value);
+                tree.set_leaf(index as u64, leaf(value)).unwrap();
+                prop_assert_eq!(tree.root(), naive_root(depth, zero, &leaves));
+            }
+            for index in 0..capacity as u64 {
+                let proof = tree.proof(index).unwrap();
+                prop_assert!(proof.verifies(tree.leaf(index), tree.root()));
+                prop_assert!(!proof.verifies(B256::repeat_byte(0xab), tree.root()) || tree.leaf(index) == B256::repeat_byte(0xab));
+            }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! The step machine of `docs/spec/step-machine.md` (version 0.1): its primitive commitments
+//! first (§2). Section numbers in the docs below refer to that document.
+
+mod code;
+mod merkle;
+mod stack;
+mod word_tree;
+
+pub use code::{
+    CODE_TREE_DEPTH, CodeTree, MAX_CODE_SIZE, is_jumpdest_in_chunk, push_data_prefixes,
+};
+pub use merkle::{FixedMerkleTree, MerkleProof};
+pub use stack::StackCommitment;
+pub use word_tree::{WORD_TREE_DEPTH, WordTree};
+
+use alloy_primitives::{B256, keccak256};
+
+/// `H(left ‖ right)`: the node hash of every binary tree of the machine.
+#[inline]
+pub(crate) fn hash_pair(left: &B256, right: &B256) -> B256 {
+    let mut buf = [0u8; 64];
+    buf[..32].copy_from_slice(left.as_slice());
+    buf[32..].copy_from_slice(right.as_slice());
+    keccak256(buf)
+}
