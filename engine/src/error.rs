@@ -60,6 +60,12 @@ pub enum Error {
         /// The number of leaves (or the index + 1) requested.
         leaves: u64,
     },
+    /// A trie witness lacks a node the operation must read (spec §2.4).
+    #[error("trie witness is missing node {0}: the proof does not cover this key's path")]
+    MissingProofNode(alloy_primitives::B256),
+    /// A trie node that is not a valid Merkle-Patricia node.
+    #[error("malformed trie node: {0}")]
+    MalformedTrieNode(&'static str),
     /// Code longer than the machine's code tree holds (spec §2.2).
     #[error("code of {size} bytes exceeds the step machine's bound of 131072 bytes (spec §2.2)")]
     CodeTooLarge {

@@ -3,6 +3,7 @@
 
 mod code;
 mod merkle;
+mod mpt;
 mod sponge;
 mod stack;
 mod word_tree;
@@ -11,6 +12,7 @@ pub use code::{
     CODE_TREE_DEPTH, CodeTree, MAX_CODE_SIZE, is_jumpdest_in_chunk, push_data_prefixes,
 };
 pub use merkle::{FixedMerkleTree, MerkleProof};
+pub use mpt::TrieWitness;
 pub use sponge::{KECCAK_RATE, Sponge};
 pub use stack::StackCommitment;
 pub use word_tree::{WORD_TREE_DEPTH, WordTree};
