@@ -6,6 +6,7 @@ mod merkle;
 mod mpt;
 mod sponge;
 mod stack;
+mod state;
 mod word_tree;
 
 pub use code::{
@@ -15,6 +16,10 @@ pub use merkle::{FixedMerkleTree, MerkleProof};
 pub use mpt::TrieWitness;
 pub use sponge::{KECCAK_RATE, Sponge};
 pub use stack::StackCommitment;
+pub use state::{
+    Bytes32Tree, Chain, Checkpoint, ForkId, Frame, FrameKind, MachineState, PendingKind,
+    SPEC_VERSION, Status,
+};
 pub use word_tree::{WORD_TREE_DEPTH, WordTree};
 
 use alloy_primitives::{B256, keccak256};
