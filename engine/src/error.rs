@@ -66,6 +66,18 @@ pub enum Error {
     /// A trie node that is not a valid Merkle-Patricia node.
     #[error("malformed trie node: {0}")]
     MalformedTrieNode(&'static str),
+    /// A step witness that does not verify against the pre-state commitment: the step cannot
+    /// be executed with it (it is never executed wrongly).
+    #[error("invalid step witness: {0}")]
+    BadWitness(&'static str),
+    /// A step this version of the one-step executor does not execute.
+    #[error("unsupported step: opcode 0x{opcode:02x} ({reason})")]
+    UnsupportedStep {
+        /// The opcode at the program counter (0 for micro-steps).
+        opcode: u8,
+        /// Why it is not executed.
+        reason: &'static str,
+    },
     /// Code longer than the machine's code tree holds (spec §2.2).
     #[error("code of {size} bytes exceeds the step machine's bound of 131072 bytes (spec §2.2)")]
     CodeTooLarge {

@@ -3,7 +3,7 @@
 //! a PUSH begun in an earlier chunk (EIP-2926's first-instruction offset). `p` makes JUMPDEST
 //! validity decidable from one chunk.
 
-use super::{FixedMerkleTree, MerkleProof};
+use super::{FixedMerkleTree, MerkleProof, opcode::immediate_len};
 use crate::{Error, Result};
 use alloy_primitives::{B256, keccak256};
 
@@ -14,12 +14,6 @@ pub const CODE_TREE_DEPTH: u8 = 12;
 pub const MAX_CODE_SIZE: usize = 32 << CODE_TREE_DEPTH;
 
 const JUMPDEST: u8 = 0x5b;
-
-/// Immediate bytes of `opcode` (PUSH1..PUSH32 have 1..32, everything else 0).
-#[inline]
-const fn immediate_len(opcode: u8) -> usize {
-    if opcode >= 0x60 && opcode <= 0x7f { (opcode - 0x5f) as usize } else { 0 }
-}
 
 /// `p_j` for every chunk `j < ⌈len/32⌉` of `code`.
 pub fn push_data_prefixes(code: &[u8]) -> Vec<u8> {
@@ -48,6 +42,19 @@ pub fn is_jumpdest_in_chunk(chunk: &[u8; 32], p: u8, offset: u8) -> bool {
         i += 1 + immediate_len(chunk[i]);
     }
     i == offset && chunk[offset] == JUMPDEST
+}
+
+/// One 32-byte chunk of code with its push-data prefix and its proof against the code root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeChunk {
+    /// The chunk's index (`pc / 32`).
+    pub index: u32,
+    /// The chunk's bytes, zero past the code's end.
+    pub bytes: [u8; 32],
+    /// `p_j`: leading bytes that are PUSH data of an earlier chunk's instruction.
+    pub push_prefix: u8,
+    /// The proof of `H(bytes ‖ push_prefix)` at `index`.
+    pub proof: MerkleProof,
 }
 
 /// A frame's code with its commitment `(code_root, code_size, code_hash)`.
@@ -90,15 +97,20 @@ impl CodeTree {
         self.hash
     }
 
-    /// Chunk `j`, its prefix `p_j` and its proof: the fetch witness of spec §5.1.
+    /// Chunk `j` with its prefix `p_j` and proof: the fetch and jump witness of spec §5.1.
     ///
     /// # Errors
     ///
     /// [`Error::TreeOverflow`] when `j ≥ 2^12`.
-    pub fn chunk_with_proof(&self, j: u64) -> Result<([u8; 32], u8, MerkleProof)> {
-        let proof = self.tree.proof(j)?;
-        let p = self.prefixes.get(j as usize).copied().unwrap_or(0);
-        Ok((chunk(&self.code, j as usize), p, proof))
+    pub fn chunk(&self, j: u32) -> Result<CodeChunk> {
+        let proof = self.tree.proof(u64::from(j))?;
+        let push_prefix = self.prefixes.get(j as usize).copied().unwrap_or(0);
+        Ok(CodeChunk { index: j, bytes: chunk(&self.code, j as usize), push_prefix, proof })
+    }
+
+    /// The code byte at `pc`: STOP (0) at or past the end.
+    pub fn byte(&self, pc: usize) -> u8 {
+        self.code.get(pc).copied().unwrap_or(0)
     }
 
     /// Whether `target` is a valid jump destination.
@@ -156,10 +168,10 @@ mod tests {
         #[test]
         fn chunk_proofs_verify(code in code()) {
             let tree = CodeTree::new(&code).unwrap();
-            for j in 0..code.len().div_ceil(32) as u64 + 1 {
-                let (chunk, p, proof) = tree.chunk_with_proof(j).unwrap();
-                prop_assert!(proof.verifies(leaf(&chunk, p), tree.root()));
-                prop_assert!(!proof.verifies(leaf(&chunk, p ^ 1), tree.root()));
+            for j in 0..code.len().div_ceil(32) as u32 + 1 {
+                let c = tree.chunk(j).unwrap();
+                prop_assert!(c.proof.verifies(leaf(&c.bytes, c.push_prefix), tree.root()));
+                prop_assert!(!c.proof.verifies(leaf(&c.bytes, c.push_prefix ^ 1), tree.root()));
             }
         }
     }

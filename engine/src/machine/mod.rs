@@ -2,18 +2,27 @@
 //! first (§2). Section numbers in the docs below refer to that document.
 
 mod code;
+mod execute;
 mod merkle;
 mod mpt;
+mod opcode;
+mod snapshot;
 mod sponge;
 mod stack;
 mod state;
 mod word_tree;
 
+#[cfg(test)]
+mod differential;
+
 pub use code::{
-    CODE_TREE_DEPTH, CodeTree, MAX_CODE_SIZE, is_jumpdest_in_chunk, push_data_prefixes,
+    CODE_TREE_DEPTH, CodeChunk, CodeTree, MAX_CODE_SIZE, is_jumpdest_in_chunk, push_data_prefixes,
 };
+pub use execute::{StepWitness, WordWitness, execute};
 pub use merkle::{FixedMerkleTree, MerkleProof};
 pub use mpt::TrieWitness;
+pub use opcode::{Family, OPCODES, OpInfo, memory_cost};
+pub use snapshot::FrameSnapshot;
 pub use sponge::{KECCAK_RATE, Sponge};
 pub use stack::StackCommitment;
 pub use state::{

@@ -1,0 +1,436 @@
+//! The one-step executor (spec §5): `execute(pre, witness) -> post`, verifying every witness
+//! element against the pre-state commitment before using it.
+//!
+//! This version runs every opcode whose effects stay inside the current frame: arithmetic,
+//! comparison and bitwise operations, the stack operations, jumps, `PC`, `GAS`, memory
+//! (MLOAD, MSTORE, MSTORE8, MSIZE) and the frame's own environment (ADDRESS, CALLER,
+//! CALLVALUE, CALLDATALOAD, CALLDATASIZE, CODESIZE, RETURNDATASIZE). Every other step — and
+//! every exceptional halt, which is a frame exit (spec §5.4) — is [`Error::UnsupportedStep`],
+//! never a pass.
+
+use super::{
+    CodeChunk, Family, Frame, MachineState, MerkleProof, OPCODES, PendingKind, code::leaf,
+    is_jumpdest_in_chunk, memory_cost, opcode::immediate_len,
+};
+use crate::{Error, Result};
+use alloy_primitives::{B256, I256, U256};
+
+/// The most items a stack holds.
+const STACK_LIMIT: u16 = 1024;
+
+/// One word of a word tree with its proof (the index is the proof's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WordWitness {
+    /// The word.
+    pub word: B256,
+    /// Its proof; for the second word of a two-word write, against the root after the first.
+    pub proof: MerkleProof,
+}
+
+/// Everything one step reads beyond the pre-state commitment (spec §5.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepWitness {
+    /// The pre-state header; must hash to the pre-state commitment.
+    pub state: MachineState,
+    /// The current frame; must hash to `state.frame_hash`.
+    pub frame: Frame,
+    /// The code chunk(s) holding the opcode and its immediate, then the jump target's chunk
+    /// for a taken jump.
+    pub code: Vec<CodeChunk>,
+    /// `h_{n-m}`: the stack hash below the popped operands.
+    pub stack_rest: B256,
+    /// The popped operands, bottom-most first (the top of the stack is last).
+    pub stack: Vec<U256>,
+    /// Memory words read or written, in access order.
+    pub memory: Vec<WordWitness>,
+    /// Calldata words read, in access order.
+    pub calldata: Vec<WordWitness>,
+}
+
+/// Executes one step: the commitment to the post-state, from the commitment to the pre-state
+/// and a witness.
+///
+/// # Errors
+///
+/// [`Error::BadWitness`] when any part of the witness fails to verify against `pre` (the step
+/// is then unprovable with this witness, never mis-executed); [`Error::UnsupportedStep`] for
+/// steps this version does not execute.
+pub fn execute(pre: B256, witness: &StepWitness) -> Result<B256> {
+    let state = &witness.state;
+    if state.commitment() != pre {
+        return Err(Error::BadWitness("the state does not hash to the pre-state commitment"));
+    }
+    if state.status.is_final() {
+        return Ok(pre); // a final state steps to itself (spec §1)
+    }
+    if state.pending_kind != PendingKind::None {
+        return Err(unsupported(0, "micro-step"));
+    }
+    if state.frame_hash != witness.frame.hash() {
+        return Err(Error::BadWitness("the frame does not hash to the state's frame hash"));
+    }
+    let mut step = Step::new(witness);
+    step.run()?;
+    let mut post = *state;
+    post.frame_hash = step.frame.hash();
+    Ok(post.commitment())
+}
+
+fn unsupported(opcode: u8, reason: &'static str) -> Error {
+    Error::UnsupportedStep { opcode, reason }
+}
+
+/// An exceptional halt: a frame exit with failure (spec §5.4), run by Engine II.
+fn halt(opcode: u8) -> Error {
+    unsupported(opcode, "exceptional halt (frame exit)")
+}
+
+struct Step<'a> {
+    witness: &'a StepWitness,
+    frame: Frame,
+    opcode: u8,
+}
+
+impl<'a> Step<'a> {
+    fn new(witness: &'a StepWitness) -> Self {
+        Self { witness, frame: witness.frame, opcode: 0 }
+    }
+
+    /// The verified chunk `index` of the frame's code.
+    fn chunk(&self, index: u32) -> Result<&'a CodeChunk> {
+        let chunk = self
+            .witness
+            .code
+            .iter()
+            .find(|c| c.index == index)
+            .ok_or(Error::BadWitness("a code chunk the step reads is missing"))?;
+        let leaf = leaf(&chunk.bytes, chunk.push_prefix);
+        if chunk.proof.index != u64::from(index)
+            || !chunk.proof.verifies(leaf, self.frame.code_root)
+        {
+            return Err(Error::BadWitness("a code chunk does not verify against the code root"));
+        }
+        Ok(chunk)
+    }
+
+    /// The code byte at `pc` (zero at or past the code size, spec §5.1).
+    fn code_byte(&self, pc: u64) -> Result<u8> {
+        if pc >= u64::from(self.frame.code_size) {
+            return Ok(0);
+        }
+        Ok(self.chunk((pc / 32) as u32)?.bytes[(pc % 32) as usize])
+    }
+
+    fn charge(&mut self, gas: u64) -> Result<()> {
+        self.frame.gas = self.frame.gas.checked_sub(gas).ok_or_else(|| halt(self.opcode))?;
+        Ok(())
+    }
+
+    /// Operand `k` counted from the top (0 is the top).
+    fn arg(&self, k: usize) -> U256 {
+        let items = &self.witness.stack;
+        items[items.len() - 1 - k]
+    }
+
+    fn run(&mut self) -> Result<()> {
+        let pc = u64::from(self.frame.pc);
+        self.opcode = self.code_byte(pc)?;
+        let opcode = self.opcode;
+        let info = OPCODES[opcode as usize];
+        match info.family {
+            Family::Invalid => return Err(halt(opcode)),
+            Family::Unsupported => return Err(unsupported(opcode, "not yet executed")),
+            _ => {}
+        }
+        let (inputs, outputs) = (u16::from(info.inputs), u16::from(info.outputs));
+        if self.frame.stack.size < inputs || self.frame.stack.size - inputs + outputs > STACK_LIMIT
+        {
+            return Err(halt(opcode)); // stack underflow or overflow
+        }
+        if self.witness.stack.len() != usize::from(inputs) {
+            return Err(Error::BadWitness("the stack witness has the wrong number of operands"));
+        }
+        let base =
+            self.frame.stack.pop(self.witness.stack_rest, &self.witness.stack).ok_or(
+                Error::BadWitness("the stack witness does not hash to the stack commitment"),
+            )?;
+        self.charge(info.static_gas)?;
+
+        let mut next_pc = pc + 1;
+        let pushed: Vec<U256> = match info.family {
+            Family::Pure => vec![self.pure()?],
+            Family::Stack => self.stack_op(&mut next_pc)?,
+            Family::Control => self.control(&mut next_pc)?,
+            Family::Memory => self.memory()?,
+            Family::Frame => vec![self.frame_field()?],
+            Family::Unsupported | Family::Invalid => return Err(halt(opcode)),
+        };
+        self.frame.stack = pushed.into_iter().fold(base, |stack, item| stack.push(item));
+        self.frame.pc = u32::try_from(next_pc).map_err(|_| halt(opcode))?;
+        Ok(())
+    }
+
+    fn pure(&mut self) -> Result<U256> {
+        let (a, b) =
+            (self.arg(0), if self.witness.stack.len() > 1 { self.arg(1) } else { U256::ZERO });
+        let signed = |x: U256| I256::from_raw(x);
+        Ok(match self.opcode {
+            0x01 => a.wrapping_add(b),
+            0x02 => a.wrapping_mul(b),
+            0x03 => a.wrapping_sub(b),
+            0x04 => a.checked_div(b).unwrap_or_default(),
+            0x05 => {
+                if b.is_zero() {
+                    U256::ZERO
+                } else {
+                    signed(a).wrapping_div(signed(b)).into_raw()
+                }
+            }
+            0x06 => a.checked_rem(b).unwrap_or_default(),
+            0x07 => {
+                if b.is_zero() {
+                    U256::ZERO
+                } else {
+                    signed(a).wrapping_rem(signed(b)).into_raw()
+                }
+            }
+            0x08 => a.add_mod(b, self.arg(2)),
+            0x09 => a.mul_mod(b, self.arg(2)),
+            0x0a => {
+                let exponent_bytes = (b.bit_len() as u64).div_ceil(8);
+                self.charge(50 * exponent_bytes)?;
+                a.wrapping_pow(b)
+            }
+            0x0b => {
+                // SIGNEXTEND(b = a here: byte index, x = b here: value)
+                let (index, x) = (a, b);
+                if index < U256::from(31) {
+                    let bit = index.to::<usize>() * 8 + 7;
+                    let mask = (U256::from(1) << bit) - U256::from(1);
+                    if x.bit(bit) { x | !mask } else { x & mask }
+                } else {
+                    x
+                }
+            }
+            0x10 => U256::from(a < b),
+            0x11 => U256::from(a > b),
+            0x12 => U256::from(signed(a) < signed(b)),
+            0x13 => U256::from(signed(a) > signed(b)),
+            0x14 => U256::from(a == b),
+            0x15 => U256::from(a.is_zero()),
+            0x16 => a & b,
+            0x17 => a | b,
+            0x18 => a ^ b,
+            0x19 => !a,
+            0x1a => {
+                if a < U256::from(32) {
+                    U256::from(b.byte(31 - a.to::<usize>()))
+                } else {
+                    U256::ZERO
+                }
+            }
+            0x1b => {
+                if a < U256::from(256) {
+                    b << a.to::<usize>()
+                } else {
+                    U256::ZERO
+                }
+            }
+            0x1c => {
+                if a < U256::from(256) {
+                    b >> a.to::<usize>()
+                } else {
+                    U256::ZERO
+                }
+            }
+            0x1d => {
+                let shift = if a < U256::from(256) { a.to::<usize>() } else { 256 };
+                let value = signed(b);
+                if shift >= 255 {
+                    if value.is_negative() { U256::MAX } else { U256::ZERO }
+                } else {
+                    value.asr(shift).into_raw()
+                }
+            }
+            other => return Err(unsupported(other, "not a pure opcode")),
+        })
+    }
+
+    fn stack_op(&mut self, next_pc: &mut u64) -> Result<Vec<U256>> {
+        let opcode = self.opcode;
+        let items = &self.witness.stack;
+        Ok(match opcode {
+            0x50 => vec![],
+            0x5f => vec![U256::ZERO],
+            0x60..=0x7f => {
+                let n = immediate_len(opcode);
+                let start = *next_pc;
+                let mut bytes = [0u8; 32];
+                for (k, byte) in bytes[32 - n..].iter_mut().enumerate() {
+                    *byte = self.code_byte(start + k as u64)?;
+                }
+                *next_pc = start + n as u64;
+                vec![U256::from_be_bytes(bytes)]
+            }
+            0x80..=0x8f => {
+                // DUPn: the n items come back, then a copy of the deepest of them.
+                let mut out = items.clone();
+                out.push(items[0]);
+                out
+            }
+            0x90..=0x9f => {
+                // SWAPn: the (n+1)-th and the top exchange places.
+                let mut out = items.clone();
+                let last = out.len() - 1;
+                out.swap(0, last);
+                out
+            }
+            other => return Err(unsupported(other, "not a stack opcode")),
+        })
+    }
+
+    fn control(&mut self, next_pc: &mut u64) -> Result<Vec<U256>> {
+        Ok(match self.opcode {
+            0x56 => {
+                *next_pc = self.jump_target(self.arg(0))?;
+                vec![]
+            }
+            0x57 => {
+                if !self.arg(1).is_zero() {
+                    *next_pc = self.jump_target(self.arg(0))?;
+                }
+                vec![]
+            }
+            0x58 => vec![U256::from(self.frame.pc)],
+            0x5a => vec![U256::from(self.frame.gas)],
+            0x5b => vec![],
+            other => return Err(unsupported(other, "not a control opcode")),
+        })
+    }
+
+    /// A valid jump destination, proven by its code chunk (spec §2.2), or a halt.
+    fn jump_target(&self, target: U256) -> Result<u64> {
+        let size = u64::from(self.frame.code_size);
+        let Ok(target) = u64::try_from(target) else { return Err(halt(self.opcode)) };
+        if target >= size {
+            return Err(halt(self.opcode));
+        }
+        let chunk = self.chunk((target / 32) as u32)?;
+        if !is_jumpdest_in_chunk(&chunk.bytes, chunk.push_prefix, (target % 32) as u8) {
+            return Err(halt(self.opcode));
+        }
+        Ok(target)
+    }
+
+    /// Charges the expansion of memory to cover `[offset, offset + len)` (len > 0) and
+    /// returns the offset; a range past 2^32 bytes costs more gas than exists: a halt.
+    fn expand(&mut self, offset: U256, len: u64) -> Result<u64> {
+        let offset = u64::try_from(offset).ok().filter(|o| *o <= u64::from(u32::MAX));
+        let Some(offset) = offset else { return Err(halt(self.opcode)) };
+        let words = (offset + len).div_ceil(32);
+        let current = u64::from(self.frame.memory.len);
+        if words > current {
+            self.charge(memory_cost(words) - memory_cost(current))?;
+            self.frame.memory.len = u32::try_from(words).map_err(|_| halt(self.opcode))?;
+        }
+        Ok(offset)
+    }
+
+    /// The memory words covering `[offset, offset + len)`, verified in access order against
+    /// the memory root; writes apply through `write`, each next proof against the new root.
+    fn memory_words(&mut self, offset: u64, len: u64, write: Option<&[u8]>) -> Result<Vec<u8>> {
+        let first = offset / 32;
+        let last = (offset + len - 1) / 32;
+        let count = (last - first + 1) as usize;
+        let words = &self.witness.memory;
+        if words.len() != count {
+            return Err(Error::BadWitness("the memory witness has the wrong number of words"));
+        }
+        let mut bytes = Vec::with_capacity(count * 32);
+        for (k, w) in words.iter().enumerate() {
+            if w.proof.index != first + k as u64
+                || !w.proof.verifies(w.word, self.frame.memory.root)
+            {
+                return Err(Error::BadWitness("a memory word does not verify against the root"));
+            }
+            bytes.extend_from_slice(w.word.as_slice());
+            if let Some(data) = write {
+                let start = (offset % 32) as usize;
+                let mut word = w.word;
+                for (i, byte) in word.iter_mut().enumerate() {
+                    let at = (k * 32 + i).wrapping_sub(start);
+                    if k * 32 + i >= start && at < data.len() {
+                        *byte = data[at];
+                    }
+                }
+                self.frame.memory.root = w.proof.root(word);
+            }
+        }
+        let start = (offset % 32) as usize;
+        Ok(bytes[start..start + len as usize].to_vec())
+    }
+
+    fn memory(&mut self) -> Result<Vec<U256>> {
+        Ok(match self.opcode {
+            0x51 => {
+                let offset = self.expand(self.arg(0), 32)?;
+                let bytes = self.memory_words(offset, 32, None)?;
+                vec![U256::from_be_slice(&bytes)]
+            }
+            0x52 => {
+                let offset = self.expand(self.arg(0), 32)?;
+                let value = self.arg(1).to_be_bytes::<32>();
+                self.memory_words(offset, 32, Some(&value))?;
+                vec![]
+            }
+            0x53 => {
+                let offset = self.expand(self.arg(0), 1)?;
+                let value = [self.arg(1).byte(0)];
+                self.memory_words(offset, 1, Some(&value))?;
+                vec![]
+            }
+            0x59 => vec![U256::from(u64::from(self.frame.memory.len) * 32)],
+            other => return Err(unsupported(other, "not a memory opcode")),
+        })
+    }
+
+    fn frame_field(&mut self) -> Result<U256> {
+        let frame = self.frame;
+        Ok(match self.opcode {
+            0x30 => U256::from_be_slice(frame.address.as_slice()),
+            0x33 => U256::from_be_slice(frame.caller.as_slice()),
+            0x34 => frame.value,
+            0x35 => self.calldata_word(self.arg(0))?,
+            0x36 => U256::from(frame.calldata.len),
+            0x38 => U256::from(frame.code_size),
+            0x3d => U256::from(frame.returndata.len),
+            other => return Err(unsupported(other, "not a frame opcode")),
+        })
+    }
+
+    /// CALLDATALOAD: 32 bytes from `offset`, zero past the end (one or two proven words).
+    fn calldata_word(&self, offset: U256) -> Result<U256> {
+        let len = u64::from(self.frame.calldata.len);
+        let offset = match u64::try_from(offset) {
+            Ok(offset) if offset < len => offset,
+            _ => return Ok(U256::ZERO),
+        };
+        let first = offset / 32;
+        let count = if offset % 32 == 0 { 1 } else { 2 };
+        let words = &self.witness.calldata;
+        if words.len() != count {
+            return Err(Error::BadWitness("the calldata witness has the wrong number of words"));
+        }
+        let mut bytes = Vec::with_capacity(64);
+        for (k, w) in words.iter().enumerate() {
+            if w.proof.index != first + k as u64
+                || !w.proof.verifies(w.word, self.frame.calldata.root)
+            {
+                return Err(Error::BadWitness("a calldata word does not verify against the root"));
+            }
+            bytes.extend_from_slice(w.word.as_slice());
+        }
+        let start = (offset % 32) as usize;
+        Ok(U256::from_be_slice(&bytes[start..start + 32]))
+    }
+}

@@ -1,0 +1,172 @@
+//! Opcodes of the step machine (Cancun): stack arity, static gas and which executor family
+//! handles each (spec §5.1, §5.2). Gas figures are the execution specs' Cancun constants.
+
+/// How the one-step executor treats an opcode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// Arithmetic, comparison, bitwise: pure functions of the popped operands.
+    Pure,
+    /// POP, PUSH0–PUSH32, DUP1–16, SWAP1–16.
+    Stack,
+    /// JUMP, JUMPI, JUMPDEST, PC, GAS.
+    Control,
+    /// MLOAD, MSTORE, MSTORE8, MSIZE.
+    Memory,
+    /// Frame fields: ADDRESS, CALLER, CALLVALUE, CALLDATASIZE, CODESIZE, RETURNDATASIZE,
+    /// and CALLDATALOAD.
+    Frame,
+    /// Everything the executor does not run yet (contexts, accounts, storage, micro-stepped
+    /// operations, frames, halts): counted as unsupported, never as passing.
+    Unsupported,
+    /// Undefined bytes and INVALID (0xFE): an exceptional halt.
+    Invalid,
+}
+
+/// Static facts about one opcode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OpInfo {
+    /// Items popped.
+    pub inputs: u8,
+    /// Items pushed.
+    pub outputs: u8,
+    /// Gas charged before any dynamic cost.
+    pub static_gas: u64,
+    /// Who executes it.
+    pub family: Family,
+}
+
+const fn op(inputs: u8, outputs: u8, static_gas: u64, family: Family) -> OpInfo {
+    OpInfo { inputs, outputs, static_gas, family }
+}
+
+const INVALID: OpInfo = op(0, 0, 0, Family::Invalid);
+
+/// The Cancun opcode table.
+pub const OPCODES: [OpInfo; 256] = {
+    use Family::*;
+    let mut t = [INVALID; 256];
+    t[0x00] = op(0, 0, 0, Unsupported); // STOP: a frame exit
+    t[0x01] = op(2, 1, 3, Pure); // ADD
+    t[0x02] = op(2, 1, 5, Pure); // MUL
+    t[0x03] = op(2, 1, 3, Pure); // SUB
+    t[0x04] = op(2, 1, 5, Pure); // DIV
+    t[0x05] = op(2, 1, 5, Pure); // SDIV
+    t[0x06] = op(2, 1, 5, Pure); // MOD
+    t[0x07] = op(2, 1, 5, Pure); // SMOD
+    t[0x08] = op(3, 1, 8, Pure); // ADDMOD
+    t[0x09] = op(3, 1, 8, Pure); // MULMOD
+    t[0x0a] = op(2, 1, 10, Pure); // EXP (+50 per exponent byte)
+    t[0x0b] = op(2, 1, 5, Pure); // SIGNEXTEND
+    let mut i = 0x10;
+    while i <= 0x1d {
+        // LT GT SLT SGT EQ ISZERO AND OR XOR NOT BYTE SHL SHR SAR
+        t[i] = op(if i == 0x15 || i == 0x19 { 1 } else { 2 }, 1, 3, Pure);
+        i += 1;
+    }
+    t[0x20] = op(2, 1, 30, Unsupported); // KECCAK256
+    t[0x30] = op(0, 1, 2, Frame); // ADDRESS
+    t[0x31] = op(1, 1, 0, Unsupported); // BALANCE
+    t[0x32] = op(0, 1, 2, Unsupported); // ORIGIN
+    t[0x33] = op(0, 1, 2, Frame); // CALLER
+    t[0x34] = op(0, 1, 2, Frame); // CALLVALUE
+    t[0x35] = op(1, 1, 3, Frame); // CALLDATALOAD
+    t[0x36] = op(0, 1, 2, Frame); // CALLDATASIZE
+    t[0x37] = op(3, 0, 3, Unsupported); // CALLDATACOPY
+    t[0x38] = op(0, 1, 2, Frame); // CODESIZE
+    t[0x39] = op(3, 0, 3, Unsupported); // CODECOPY
+    t[0x3a] = op(0, 1, 2, Unsupported); // GASPRICE
+    t[0x3b] = op(1, 1, 0, Unsupported); // EXTCODESIZE
+    t[0x3c] = op(4, 0, 0, Unsupported); // EXTCODECOPY
+    t[0x3d] = op(0, 1, 2, Frame); // RETURNDATASIZE
+    t[0x3e] = op(3, 0, 3, Unsupported); // RETURNDATACOPY
+    t[0x3f] = op(1, 1, 0, Unsupported); // EXTCODEHASH
+    t[0x40] = op(1, 1, 20, Unsupported); // BLOCKHASH
+    let mut i = 0x41;
+    while i <= 0x4a {
+        // COINBASE TIMESTAMP NUMBER PREVRANDAO GASLIMIT CHAINID SELFBALANCE BASEFEE BLOBHASH BLOBBASEFEE
+        t[i] = op(if i == 0x49 { 1 } else { 0 }, 1, 2, Unsupported);
+        i += 1;
+    }
+    t[0x50] = op(1, 0, 2, Stack); // POP
+    t[0x51] = op(1, 1, 3, Memory); // MLOAD
+    t[0x52] = op(2, 0, 3, Memory); // MSTORE
+    t[0x53] = op(2, 0, 3, Memory); // MSTORE8
+    t[0x54] = op(1, 1, 0, Unsupported); // SLOAD
+    t[0x55] = op(2, 0, 0, Unsupported); // SSTORE
+    t[0x56] = op(1, 0, 8, Control); // JUMP
+    t[0x57] = op(2, 0, 10, Control); // JUMPI
+    t[0x58] = op(0, 1, 2, Control); // PC
+    t[0x59] = op(0, 1, 2, Memory); // MSIZE
+    t[0x5a] = op(0, 1, 2, Control); // GAS
+    t[0x5b] = op(0, 0, 1, Control); // JUMPDEST
+    t[0x5c] = op(1, 1, 100, Unsupported); // TLOAD
+    t[0x5d] = op(2, 0, 100, Unsupported); // TSTORE
+    t[0x5e] = op(3, 0, 3, Unsupported); // MCOPY
+    t[0x5f] = op(0, 1, 2, Stack); // PUSH0
+    let mut i = 0x60;
+    while i <= 0x7f {
+        t[i] = op(0, 1, 3, Stack); // PUSH1..PUSH32
+        i += 1;
+    }
+    let mut n = 1;
+    while n <= 16 {
+        t[0x7f + n] = op(n as u8, n as u8 + 1, 3, Stack); // DUPn
+        t[0x8f + n] = op(n as u8 + 1, n as u8 + 1, 3, Stack); // SWAPn
+        n += 1;
+    }
+    let mut n = 0;
+    while n <= 4 {
+        t[0xa0 + n] = op(2 + n as u8, 0, 375, Unsupported); // LOGn
+        n += 1;
+    }
+    t[0xf0] = op(3, 1, 32_000, Unsupported); // CREATE
+    t[0xf1] = op(7, 1, 0, Unsupported); // CALL
+    t[0xf2] = op(7, 1, 0, Unsupported); // CALLCODE
+    t[0xf3] = op(2, 0, 0, Unsupported); // RETURN
+    t[0xf4] = op(6, 1, 0, Unsupported); // DELEGATECALL
+    t[0xf5] = op(4, 1, 32_000, Unsupported); // CREATE2
+    t[0xfa] = op(6, 1, 0, Unsupported); // STATICCALL
+    t[0xfd] = op(2, 0, 0, Unsupported); // REVERT
+    t[0xff] = op(1, 0, 5_000, Unsupported); // SELFDESTRUCT
+    t
+};
+
+/// Immediate bytes of a PUSHn (0 for every other opcode).
+pub(crate) const fn immediate_len(opcode: u8) -> usize {
+    if opcode >= 0x60 && opcode <= 0x7f { (opcode - 0x5f) as usize } else { 0 }
+}
+
+/// The memory cost of `words` 32-byte words: `3·a + a²/512` gas (Yellow Paper eq. 326).
+pub const fn memory_cost(words: u64) -> u64 {
+    3 * words + words * words / 512
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use revm::bytecode::opcode::OPCODE_INFO;
+
+    /// Our table's stack arity matches revm's for every opcode both define, and we define
+    /// exactly the Cancun set (revm's table also holds later forks' opcodes).
+    #[test]
+    fn arity_matches_revm() {
+        let mut later = Vec::new();
+        for byte in 0..=255u8 {
+            let ours = OPCODES[byte as usize];
+            let Some(theirs) = OPCODE_INFO[byte as usize] else {
+                assert_eq!(ours.family, Family::Invalid, "0x{byte:02x} is not an opcode");
+                continue;
+            };
+            if ours.family == Family::Invalid {
+                // Defined by revm for a later fork (e.g. CLZ, DUPN): undefined in Cancun.
+                later.push(theirs.name());
+                continue;
+            }
+            assert_eq!(ours.inputs, theirs.inputs(), "inputs of {}", theirs.name());
+            assert_eq!(ours.outputs, theirs.outputs(), "outputs of {}", theirs.name());
+        }
+        // Opcodes of later forks (Osaka's CLZ; Amsterdam's SLOTNUM, DUPN, SWAPN, EXCHANGE) and
+        // INVALID (0xFE), which halts like any undefined byte.
+        assert_eq!(later, ["CLZ", "SLOTNUM", "DUPN", "SWAPN", "EXCHANGE", "INVALID"]);
+    }
+}
