@@ -62,3 +62,45 @@ fn a_wrong_expected_root_is_a_failure_not_a_match() {
     assert_eq!(summary.failed(), 1, "{:?}", summary.failures);
     assert!(matches!(summary.failures[0].1, conformance::Mismatch::StateRoot { .. }));
 }
+
+/// Every Cancun state test, a sample of its steps (every 64th, plus the first of each opcode
+/// in each case) checked against the one-step executor: no mismatch, every root matched, and
+/// every opcode the executor runs is among those checked.
+#[test]
+fn a_sample_of_every_cancun_state_tests_steps_matches_the_executor() {
+    let Some(root) = corpus_or_skip() else { return };
+    let files = corpus::json_files(&[root.join("GeneralStateTests")]).unwrap();
+    let summary = conformance::run_step_checks(
+        &files,
+        SpecId::CANCUN,
+        conformance::StepSelection::Sample(64),
+        &|_| {},
+    );
+    let steps = &summary.steps;
+    eprintln!(
+        "steps {}, checked {}, mismatches {}, unsupported {}",
+        steps.steps,
+        steps.checked,
+        steps.mismatch_count,
+        steps.unsupported_count()
+    );
+    for mismatch in &steps.mismatches {
+        eprintln!("MISMATCH {mismatch}");
+    }
+    assert_eq!(steps.mismatch_count, 0, "mismatches (listed above)");
+    report("GeneralStateTests@Cancun (with step checks)", &summary.roots);
+    assert!(steps.checked > 100_000, "only {} steps checked", steps.checked);
+    let executed: Vec<u8> = (0..=255u8)
+        .filter(|op| {
+            use refute_engine::machine::{Family, OPCODES};
+            !matches!(OPCODES[*op as usize].family, Family::Unsupported | Family::Invalid)
+        })
+        .collect();
+    let missing: Vec<String> = executed
+        .iter()
+        .filter_map(|op| revm::bytecode::opcode::OPCODE_INFO[*op as usize].map(|i| i.name()))
+        .filter(|name| !steps.checked_by_opcode.contains_key(*name))
+        .map(str::to_owned)
+        .collect();
+    assert!(missing.is_empty(), "opcodes never checked: {missing:?}");
+}

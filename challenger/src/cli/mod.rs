@@ -16,6 +16,7 @@ use std::process::ExitCode;
 #[command(after_help = "Examples:
   refute statetest ../shared/ethereum-tests/GeneralStateTests
   refute blockchaintest ../shared/ethereum-tests/BlockchainTests/ValidBlocks
+  refute conformance ../shared/ethereum-tests/GeneralStateTests --steps all
   REFUTE_LOG=debug refute --log-format json statetest GeneralStateTests/stExample/add11.json
 
 Environment: every option that an operator sets has a REFUTE_* variable (shown as [env: ...]);
@@ -34,6 +35,8 @@ enum Command {
     Statetest(conformance::StateTestArgs),
     /// Replay Ethereum blockchain tests block by block and check every state and receipts root.
     Blockchaintest(conformance::BlockchainTestArgs),
+    /// Check every EVM step of the state tests against refute's one-step executor.
+    Conformance(conformance::ConformanceArgs),
 }
 
 /// Parses the command line, runs the command and maps its outcome to the process exit code:
@@ -47,6 +50,7 @@ pub(crate) fn run() -> ExitCode {
     let outcome = match cli.command {
         Command::Statetest(args) => conformance::run_state_tests(&args),
         Command::Blockchaintest(args) => conformance::run_blockchain_tests(&args),
+        Command::Conformance(args) => conformance::run_conformance(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -8,9 +8,11 @@
 
 mod blockchain;
 mod state;
+mod steps;
 
 pub use blockchain::run_blockchain_test;
-pub use state::run_state_test;
+pub use state::{check_state_test_steps, run_state_test};
+pub use steps::{StepChecker, StepReport, StepSelection};
 
 use crate::{AccountLeaf, Error};
 use alloy_primitives::{Address, B256};
@@ -208,4 +210,65 @@ pub fn run_blockchain_tests(
             summary
         })
         .reduce(Summary::default, Summary::merge)
+}
+
+/// The outcome of a step-conformance run over a set of corpus files.
+#[derive(Debug, Default)]
+pub struct StepSummary {
+    /// The roots verdicts, as for [`run_state_tests`].
+    pub roots: Summary,
+    /// The step checks, summed over every case.
+    pub steps: StepReport,
+}
+
+/// Runs every state-test case of `fork` in `files` with every (or a sample of) step checked
+/// against the one-step executor, in parallel over files. `on_file` is called once per file.
+pub fn run_step_checks(
+    files: &[std::path::PathBuf],
+    fork: crate::corpus::Fork,
+    selection: StepSelection,
+    on_file: &(dyn Fn(&std::path::Path) + Sync),
+) -> StepSummary {
+    use rayon::prelude::*;
+    files
+        .par_iter()
+        .map(|path| {
+            let started = std::time::Instant::now();
+            let mut out = StepSummary::default();
+            out.roots.files = 1;
+            match crate::corpus::StateTestFile::load(path) {
+                Ok(file) => {
+                    for case in file.cases(fork) {
+                        out.roots.cases += 1;
+                        let (roots, mut report) = check_state_test_steps(&case, selection);
+                        for m in &mut report.mismatches {
+                            *m = format!("{case}: {m}");
+                        }
+                        out.steps.merge(report);
+                        match roots {
+                            Ok(()) => out.roots.matched += 1,
+                            Err(why) => out.roots.failures.push((case.to_string(), why)),
+                        }
+                    }
+                }
+                Err(e) => {
+                    out.roots.cases += 1;
+                    out.roots.failures.push((crate::corpus::display_path(path), e.into()));
+                }
+            }
+            tracing::debug!(
+                target: "refute::conformance",
+                file = %crate::corpus::display_path(path),
+                steps = out.steps.steps,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "file checked"
+            );
+            on_file(path);
+            out
+        })
+        .reduce(StepSummary::default, |mut a, b| {
+            a.roots = a.roots.merge(b.roots);
+            a.steps.merge(b.steps);
+            a
+        })
 }

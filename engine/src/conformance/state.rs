@@ -1,6 +1,6 @@
 //! State-test conformance.
 
-use super::{Mismatch, cache_state_root};
+use super::{Mismatch, StepChecker, StepReport, StepSelection, cache_state_root};
 use crate::{Eip7610, StateTestCase, logs_hash};
 use revm::{Context, InspectCommitEvm, MainBuilder, MainContext, database::State};
 
@@ -39,6 +39,47 @@ pub fn run_state_test(case: &StateTestCase<'_>) -> Result<(), Mismatch> {
         (Err(_), Some(_)) => check_roots(case, cache_state_root(&state.cache), &[]),
         (Err(e), None) => Err(Mismatch::UnexpectedException { reason: e.to_string(), block: None }),
     }
+}
+
+/// Runs one state-test case like [`run_state_test`], with every step of the transaction
+/// checked against the one-step executor (see [`StepChecker`]).
+///
+/// Returns the roots' verdict and the step report.
+pub fn check_state_test_steps(
+    case: &StateTestCase<'_>,
+    selection: StepSelection,
+) -> (Result<(), Mismatch>, StepReport) {
+    let (cfg, block) = match (case.cfg(), case.block_env()) {
+        (Ok(cfg), Ok(block)) => (cfg, block),
+        (Err(e), _) | (_, Err(e)) => return (Err(e.into()), StepReport::default()),
+    };
+    let tx = match (case.tx_env(), case.expected_exception()) {
+        (Ok(tx), _) => tx,
+        (Err(_), Some(_)) => {
+            let roots = check_roots(case, cache_state_root(&case.pre_state()), &[]);
+            return (roots, StepReport::default());
+        }
+        (Err(e), None) => return (Err(e.into()), StepReport::default()),
+    };
+    let mut state =
+        State::builder().with_cached_prestate(case.pre_state()).with_bundle_update().build();
+    let mut evm = Context::mainnet()
+        .with_cfg(cfg)
+        .with_block(block)
+        .with_db(&mut state)
+        .build_mainnet_with_inspector((Eip7610, StepChecker::new(selection)));
+    let result = evm.inspect_tx_commit(tx);
+    let checker = std::mem::replace(&mut evm.inspector.1, StepChecker::new(selection));
+    drop(evm);
+    let roots = match (result, case.expected_exception()) {
+        (Ok(result), None) => check_roots(case, cache_state_root(&state.cache), result.logs()),
+        (Ok(_), Some(expected)) => {
+            Err(Mismatch::MissingException { expected: expected.to_owned() })
+        }
+        (Err(_), Some(_)) => check_roots(case, cache_state_root(&state.cache), &[]),
+        (Err(e), None) => Err(Mismatch::UnexpectedException { reason: e.to_string(), block: None }),
+    };
+    (roots, checker.finish())
 }
 
 fn check_roots(

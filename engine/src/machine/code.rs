@@ -82,6 +82,11 @@ impl CodeTree {
         Ok(Self { code: code.to_vec(), prefixes, tree, hash: keccak256(code) })
     }
 
+    /// The tree of empty code (accounts without code).
+    pub fn empty() -> Self {
+        Self::new(&[]).expect("empty code is within every bound")
+    }
+
     /// `code_root`.
     pub fn root(&self) -> B256 {
         self.tree.root()

@@ -9,8 +9,8 @@
 //! never a pass.
 
 use super::{
-    CodeChunk, Family, Frame, MachineState, MerkleProof, OPCODES, PendingKind, code::leaf,
-    is_jumpdest_in_chunk, memory_cost, opcode::immediate_len,
+    CodeChunk, Family, Frame, MachineState, MerkleProof, OPCODES, PendingKind, WORD_TREE_DEPTH,
+    code::leaf, is_jumpdest_in_chunk, memory_cost, opcode::immediate_len,
 };
 use crate::{Error, Result};
 use alloy_primitives::{B256, I256, U256};
@@ -69,7 +69,7 @@ pub fn execute(pre: B256, witness: &StepWitness) -> Result<B256> {
     if state.frame_hash != witness.frame.hash() {
         return Err(Error::BadWitness("the frame does not hash to the state's frame hash"));
     }
-    let mut step = Step::new(witness);
+    let mut step = Step::new(witness)?;
     step.run()?;
     let mut post = *state;
     post.frame_hash = step.frame.hash();
@@ -92,25 +92,28 @@ struct Step<'a> {
 }
 
 impl<'a> Step<'a> {
-    fn new(witness: &'a StepWitness) -> Self {
-        Self { witness, frame: witness.frame, opcode: 0 }
+    /// Verifies every code chunk of the witness once, against the code root.
+    fn new(witness: &'a StepWitness) -> Result<Self> {
+        for chunk in &witness.code {
+            let leaf = leaf(&chunk.bytes, chunk.push_prefix);
+            if chunk.proof.index != u64::from(chunk.index)
+                || !chunk.proof.verifies(leaf, witness.frame.code_root)
+            {
+                return Err(Error::BadWitness(
+                    "a code chunk does not verify against the code root",
+                ));
+            }
+        }
+        Ok(Self { witness, frame: witness.frame, opcode: 0 })
     }
 
-    /// The verified chunk `index` of the frame's code.
+    /// Chunk `index` of the frame's code (verified in [`Step::new`]).
     fn chunk(&self, index: u32) -> Result<&'a CodeChunk> {
-        let chunk = self
-            .witness
+        self.witness
             .code
             .iter()
             .find(|c| c.index == index)
-            .ok_or(Error::BadWitness("a code chunk the step reads is missing"))?;
-        let leaf = leaf(&chunk.bytes, chunk.push_prefix);
-        if chunk.proof.index != u64::from(index)
-            || !chunk.proof.verifies(leaf, self.frame.code_root)
-        {
-            return Err(Error::BadWitness("a code chunk does not verify against the code root"));
-        }
-        Ok(chunk)
+            .ok_or(Error::BadWitness("a code chunk the step reads is missing"))
     }
 
     /// The code byte at `pc` (zero at or past the code size, spec §5.1).
@@ -328,6 +331,10 @@ impl<'a> Step<'a> {
         let offset = u64::try_from(offset).ok().filter(|o| *o <= u64::from(u32::MAX));
         let Some(offset) = offset else { return Err(halt(self.opcode)) };
         let words = (offset + len).div_ceil(32);
+        if words > 1 << WORD_TREE_DEPTH {
+            // Past the machine's memory bound (spec §2.1): out of gas at any real gas limit.
+            return Err(halt(self.opcode));
+        }
         let current = u64::from(self.frame.memory.len);
         if words > current {
             self.charge(memory_cost(words) - memory_cost(current))?;

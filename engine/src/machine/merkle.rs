@@ -5,6 +5,30 @@
 use super::hash_pair;
 use crate::{Error, Result};
 use alloy_primitives::B256;
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex, PoisonError},
+};
+
+/// `zeros[k]`, the root of an all-zero subtree of height `k` for `k ≤ depth`, computed once
+/// per (depth, zero leaf) in the process: trees are created per frame and per buffer, and
+/// rehashing 22 zero levels each time would dominate.
+fn zero_hashes(depth: u8, zero_leaf: B256) -> Arc<[B256]> {
+    type Cache = Mutex<HashMap<(u8, B256), Arc<[B256]>>>;
+    static CACHE: LazyLock<Cache> = LazyLock::new(Cache::default);
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    cache
+        .entry((depth, zero_leaf))
+        .or_insert_with(|| {
+            let mut zeros = Vec::with_capacity(depth as usize + 1);
+            zeros.push(zero_leaf);
+            for k in 0..depth as usize {
+                zeros.push(hash_pair(&zeros[k], &zeros[k]));
+            }
+            zeros.into()
+        })
+        .clone()
+}
 
 /// A binary Merkle tree of fixed `depth` over `2^depth` leaves, of which only a prefix is
 /// stored; every leaf past it is the tree's zero leaf. Two trees are equal when they commit to
@@ -12,7 +36,7 @@ use alloy_primitives::B256;
 #[derive(Clone, Debug)]
 pub struct FixedMerkleTree {
     /// `zeros[k]` is the root of an all-zero subtree of height `k`.
-    zeros: Vec<B256>,
+    zeros: Arc<[B256]>,
     /// `levels[0]` are the stored leaves; `levels[k]` the nodes of height `k` over them.
     levels: Vec<Vec<B256>>,
 }
@@ -65,12 +89,7 @@ impl FixedMerkleTree {
         if leaves.len() as u128 > capacity {
             return Err(Error::TreeOverflow { depth, leaves: leaves.len() as u64 });
         }
-        let mut zeros = Vec::with_capacity(depth as usize + 1);
-        zeros.push(zero_leaf);
-        for k in 0..depth as usize {
-            zeros.push(hash_pair(&zeros[k], &zeros[k]));
-        }
-        let mut tree = Self { zeros, levels: vec![leaves] };
+        let mut tree = Self { zeros: zero_hashes(depth, zero_leaf), levels: vec![leaves] };
         tree.rebuild_from(0);
         Ok(tree)
     }
@@ -115,25 +134,26 @@ impl FixedMerkleTree {
     /// [`Error::TreeOverflow`] when `index ≥ 2^depth`.
     pub fn set_leaf(&mut self, index: u64, leaf: B256) -> Result<()> {
         self.check_index(index)?;
-        let i = index as usize;
-        let zero = self.zeros[0];
-        let leaves = &mut self.levels[0];
-        if leaves.len() <= i {
-            leaves.resize(i + 1, zero);
-            // The prefix grew: rebuild every level (amortised by the doubling of Vec).
-            leaves[i] = leaf;
-            self.rebuild_from(0);
-            return Ok(());
+        let depth = self.depth() as usize;
+        if self.levels.len() <= depth {
+            self.levels.resize(depth + 1, Vec::new());
         }
-        leaves[i] = leaf;
-        let mut idx = i;
-        for height in 1..self.levels.len() {
+        // Grow every level to cover the path; the new nodes are zero subtrees, which is what
+        // they were implicitly.
+        let index = index as usize;
+        for (height, level) in self.levels.iter_mut().enumerate() {
+            let needed = (index >> height) + 1;
+            if level.len() < needed {
+                level.resize(needed, self.zeros[height]);
+            }
+        }
+        self.levels[0][index] = leaf;
+        let mut idx = index;
+        for height in 1..=depth {
             idx >>= 1;
-            let node = hash_pair(
-                &self.node(height - 1, (idx as u64) << 1),
-                &self.node(height - 1, ((idx as u64) << 1) | 1),
-            );
-            self.levels[height][idx] = node;
+            let left = self.node(height - 1, (idx as u64) << 1);
+            let right = self.node(height - 1, ((idx as u64) << 1) | 1);
+            self.levels[height][idx] = hash_pair(&left, &right);
         }
         Ok(())
     }

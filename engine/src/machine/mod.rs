@@ -22,7 +22,7 @@ pub use execute::{StepWitness, WordWitness, execute};
 pub use merkle::{FixedMerkleTree, MerkleProof};
 pub use mpt::TrieWitness;
 pub use opcode::{Family, OPCODES, OpInfo, memory_cost};
-pub use snapshot::FrameSnapshot;
+pub use snapshot::{FrameSnapshot, Stack};
 pub use sponge::{KECCAK_RATE, Sponge};
 pub use stack::StackCommitment;
 pub use state::{

@@ -5,7 +5,7 @@
 
 use super::{
     Bytes32Tree, CodeTree, Frame, FrameKind, MachineState, OPCODES, StackCommitment, StepWitness,
-    WordTree, WordWitness, opcode::immediate_len,
+    WORD_TREE_DEPTH, WordTree, WordWitness, opcode::immediate_len,
 };
 use crate::Result;
 use alloy_primitives::{Address, B256, U256};
@@ -30,10 +30,10 @@ pub struct FrameSnapshot {
     pub pc: u32,
     /// Gas left, before the step.
     pub gas: u64,
-    /// The stack, bottom first.
-    pub stack: Vec<U256>,
-    /// Memory, a whole number of 32-byte words.
-    pub memory: Vec<u8>,
+    /// The stack, bottom first, with its hash chain (see [`FrameSnapshot::set_stack`]).
+    pub stack: Stack,
+    /// Memory, a whole number of 32-byte words, as its word tree.
+    pub memory: WordTree,
     /// Calldata (shared by every snapshot of the frame).
     pub calldata: Arc<WordTree>,
     /// The last callee's output.
@@ -44,14 +44,73 @@ pub struct FrameSnapshot {
     pub checkpoint: B256,
 }
 
+/// A stack with its hash chain `h_0 … h_n` (spec §2.3), kept incrementally: syncing with a
+/// new stack rehashes only from the first item that changed.
+#[derive(Clone, Debug, Default)]
+pub struct Stack {
+    items: Vec<U256>,
+    hashes: Vec<B256>,
+}
+
+impl Stack {
+    /// A stack holding `items` (bottom first).
+    pub fn new(items: &[U256]) -> Self {
+        let mut stack = Self::default();
+        stack.sync(items);
+        stack
+    }
+
+    /// Makes this stack equal to `items`, rehashing from the first differing item.
+    pub fn sync(&mut self, items: &[U256]) {
+        self.sync_above(items, 0);
+    }
+
+    /// Like [`Stack::sync`], trusting that the bottom `unchanged` items are equal (an EVM step
+    /// touches only the items it pops), so only the items above are compared.
+    pub fn sync_above(&mut self, items: &[U256], unchanged: usize) {
+        if self.hashes.is_empty() {
+            self.hashes.push(B256::ZERO);
+        }
+        let unchanged = unchanged.min(self.items.len()).min(items.len());
+        let same = unchanged
+            + self.items[unchanged..]
+                .iter()
+                .zip(&items[unchanged..])
+                .take_while(|(a, b)| a == b)
+                .count();
+        self.items.truncate(same);
+        self.hashes.truncate(same + 1);
+        for item in &items[same..] {
+            let next = super::hash_pair(&self.hashes[self.hashes.len() - 1], &B256::from(*item));
+            self.hashes.push(next);
+            self.items.push(*item);
+        }
+    }
+
+    /// The items, bottom first.
+    pub fn items(&self) -> &[U256] {
+        &self.items
+    }
+
+    /// The commitment `(n, h_n)`.
+    pub fn commitment(&self) -> StackCommitment {
+        self.commitment_below(self.items.len())
+    }
+
+    /// The commitment to the bottom `n` items.
+    fn commitment_below(&self, n: usize) -> StackCommitment {
+        StackCommitment { size: n as u16, hash: self.hashes.get(n).copied().unwrap_or_default() }
+    }
+}
+
 impl FrameSnapshot {
     /// The frame's commitment (spec §4.2).
     ///
     /// # Errors
     ///
-    /// [`crate::Error::TreeOverflow`] for memory past 2^22 words.
+    /// None today; the signature leaves room for commitments that can fail to build.
     pub fn frame(&self) -> Result<Frame> {
-        let memory = WordTree::from_bytes(&self.memory)?;
+        let memory = &self.memory;
         Ok(Frame {
             kind: self.kind,
             is_static: self.is_static,
@@ -63,8 +122,8 @@ impl FrameSnapshot {
             code_hash: self.code.code_hash(),
             pc: self.pc,
             gas: self.gas,
-            stack: StackCommitment::of(&self.stack),
-            memory: Bytes32Tree { len: (self.memory.len() / 32) as u32, root: memory.root() },
+            stack: self.stack.commitment(),
+            memory: Bytes32Tree { len: (memory.len() / 32) as u32, root: memory.root() },
             calldata: tree(&self.calldata),
             returndata: tree(&self.returndata),
             return_window: self.return_window,
@@ -77,7 +136,7 @@ impl FrameSnapshot {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::TreeOverflow`] for memory past 2^22 words.
+    /// [`crate::Error::TreeOverflow`] for a write past 2^22 words.
     pub fn witness(&self, state: MachineState) -> Result<StepWitness> {
         let frame = self.frame()?;
         let pc = self.pc as usize;
@@ -94,9 +153,10 @@ impl FrameSnapshot {
             }
         }
 
-        let inputs = usize::from(info.inputs).min(self.stack.len());
-        let split = self.stack.len() - inputs;
-        let operands = self.stack[split..].to_vec();
+        let items = self.stack.items();
+        let inputs = usize::from(info.inputs).min(items.len());
+        let split = items.len() - inputs;
+        let operands = items[split..].to_vec();
         let arg = |k: usize| operands.len().checked_sub(1 + k).map(|i| operands[i]);
 
         // Taken jumps carry the target's chunk.
@@ -121,9 +181,9 @@ impl FrameSnapshot {
         };
         if let Some((offset, len, write)) = access
             && let Ok(offset) = u64::try_from(offset)
-            && offset <= u64::from(u32::MAX)
+            && (offset + len).div_ceil(32) <= 1 << WORD_TREE_DEPTH
         {
-            let mut tree = WordTree::from_bytes(&self.memory)?;
+            let mut tree = self.memory.clone();
             let (first, last) = (offset / 32, (offset + len - 1) / 32);
             for index in first..=last {
                 let word = tree.word(index);
@@ -155,7 +215,7 @@ impl FrameSnapshot {
             state,
             frame,
             code: chunks,
-            stack_rest: StackCommitment::of(&self.stack[..split]).hash,
+            stack_rest: self.stack.commitment_below(split).hash,
             stack: operands,
             memory,
             calldata,

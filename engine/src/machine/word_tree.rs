@@ -77,6 +77,38 @@ impl WordTree {
         self.len = self.len.max(len);
     }
 
+    /// Makes the string equal to `bytes` where they differ (memory as revm holds it): rewrites
+    /// only the words that changed, and grows the length to `bytes.len()` (it never shrinks).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::TreeOverflow`] past 2^22 words.
+    pub fn sync(&mut self, bytes: &[u8]) -> Result<()> {
+        self.sync_range(bytes, 0, bytes.len() as u64)
+    }
+
+    /// Like [`WordTree::sync`], comparing only the words that overlap bytes
+    /// `[start, start + len)` (the region a step may have written).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::TreeOverflow`] past 2^22 words.
+    pub fn sync_range(&mut self, bytes: &[u8], start: u64, len: u64) -> Result<()> {
+        let end = start.saturating_add(len).min(bytes.len() as u64);
+        let (first, last) = (start / 32, end.div_ceil(32));
+        for index in first..last {
+            let at = (index * 32) as usize;
+            let chunk = &bytes[at..(at + 32).min(bytes.len())];
+            let mut word = B256::ZERO;
+            word[..chunk.len()].copy_from_slice(chunk);
+            if self.word(index) != word {
+                self.tree.set_leaf(index, word)?;
+            }
+        }
+        self.expand(bytes.len() as u64);
+        Ok(())
+    }
+
     /// Writes `data` at byte `offset`, expanding the length to cover it.
     ///
     /// # Errors

@@ -1,0 +1,421 @@
+//! Step conformance: every step revm executes is checked against the one-step executor.
+//!
+//! [`StepChecker`] is a revm inspector that keeps each live frame as a [`FrameSnapshot`] whose
+//! commitments it maintains incrementally (the stack's hash chain, the memory word tree). At
+//! each step of a frame it first settles the frame's previous step — the executor's predicted
+//! post-state commitment must equal the commitment of the state revm reached — then builds the
+//! witness of the new step and runs the executor on it. A step the executor does not run is
+//! counted as unsupported under its kind, never as passing.
+//!
+//! Scope (spec §5, Engine I): the check covers each frame's own state. The header's
+//! world-state fields (state root, warm sets, transient storage, logs, refund, contexts) are
+//! held fixed here: the steps checked never change them (spec §5.2), and tracking them per
+//! step is the lazy trace's job.
+
+use crate::{
+    Error,
+    machine::{
+        Chain, CodeTree, Family, ForkId, FrameKind, FrameSnapshot, MachineState, OPCODES,
+        PendingKind, Stack, Status, WordTree, execute,
+    },
+};
+use alloy_primitives::{B256, Bytes, U256, keccak256};
+use revm::{
+    Inspector,
+    bytecode::opcode::OPCODE_INFO,
+    context::ContextTr,
+    interpreter::{
+        CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome, CreateScheme,
+        Interpreter,
+        interpreter_types::{InputsTr, Jumps, ReturnData, RuntimeFlag},
+    },
+};
+use std::{collections::BTreeMap, collections::HashMap, sync::Arc};
+
+/// Which steps to check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepSelection {
+    /// Every step.
+    All,
+    /// Every `n`-th step, plus the first occurrence of every opcode in each case, so a sample
+    /// still covers every opcode present.
+    Sample(u64),
+}
+
+/// What a step check found, per case or summed over cases.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StepReport {
+    /// Steps revm executed.
+    pub steps: u64,
+    /// Steps executed by the one-step executor and compared with revm.
+    pub checked: u64,
+    /// Steps whose post-state differed from revm's (each described), at most
+    /// [`StepReport::MAX_LISTED`] listed per case.
+    pub mismatches: Vec<String>,
+    /// How many mismatches there were in all.
+    pub mismatch_count: u64,
+    /// Steps the executor does not run yet, by kind (`SLOAD`, `CALL`, `exceptional halt`, ...).
+    pub unsupported: BTreeMap<String, u64>,
+    /// Steps checked, by opcode name.
+    pub checked_by_opcode: BTreeMap<String, u64>,
+}
+
+impl StepReport {
+    /// The most mismatches listed per case.
+    pub const MAX_LISTED: usize = 5;
+
+    /// Unsupported steps in all.
+    pub fn unsupported_count(&self) -> u64 {
+        self.unsupported.values().sum()
+    }
+
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: Self) {
+        self.steps += other.steps;
+        self.checked += other.checked;
+        self.mismatch_count += other.mismatch_count;
+        self.mismatches.extend(other.mismatches);
+        for (kind, n) in other.unsupported {
+            *self.unsupported.entry(kind).or_default() += n;
+        }
+        for (kind, n) in other.checked_by_opcode {
+            *self.checked_by_opcode.entry(kind).or_default() += n;
+        }
+    }
+
+    fn mismatch(&mut self, what: String) {
+        self.mismatch_count += 1;
+        if self.mismatches.len() < Self::MAX_LISTED {
+            self.mismatches.push(what);
+        }
+    }
+}
+
+/// The executor's prediction for a frame's step, settled at the frame's next step or end.
+#[derive(Clone, Copy, Debug)]
+enum Prediction {
+    /// The post-state commitment the executor computed.
+    Post { commitment: B256, opcode: u8, pc: u32 },
+    /// The executor found an exceptional halt: the frame must end here.
+    Halt { opcode: u8, pc: u32 },
+}
+
+#[derive(Debug)]
+struct LiveFrame {
+    snapshot: FrameSnapshot,
+    /// The opcode of the frame's previous step, which bounds what it changed.
+    last_opcode: Option<u8>,
+    /// The memory region `(start, len)` in bytes the previous step may have written.
+    last_write: Option<(u64, u64)>,
+    returndata: Bytes,
+    prediction: Option<Prediction>,
+    /// The frame's code is past the machine's bound: its steps are all unsupported.
+    oversized_code: bool,
+}
+
+/// The inspector that checks steps as revm executes them; see the module docs.
+#[derive(Debug)]
+pub struct StepChecker {
+    selection: StepSelection,
+    frames: Vec<LiveFrame>,
+    /// Frame count at each CALL/CREATE, to pop the callee (if one ran) at its end.
+    calls: Vec<usize>,
+    next_kind: Option<FrameKind>,
+    codes: HashMap<B256, Arc<CodeTree>>,
+    /// Recent calldata trees: deep recursions pass the same (large) calldata down, and a
+    /// byte comparison is far cheaper than rebuilding the tree.
+    calldatas: Vec<(Bytes, Arc<WordTree>)>,
+    seen: [bool; 256],
+    report: StepReport,
+}
+
+impl StepChecker {
+    /// A checker for one transaction.
+    pub fn new(selection: StepSelection) -> Self {
+        Self {
+            selection,
+            frames: Vec::new(),
+            calls: Vec::new(),
+            next_kind: None,
+            codes: HashMap::new(),
+            calldatas: Vec::new(),
+            seen: [false; 256],
+            report: StepReport::default(),
+        }
+    }
+
+    /// The report, after the transaction ran (settles any frame still open).
+    pub fn finish(mut self) -> StepReport {
+        while let Some(frame) = self.frames.pop() {
+            Self::settle_end(&mut self.report, frame);
+        }
+        self.report
+    }
+
+    fn selected(&mut self, opcode: u8) -> bool {
+        let first = !std::mem::replace(&mut self.seen[opcode as usize], true);
+        match self.selection {
+            StepSelection::All => true,
+            StepSelection::Sample(n) => first || self.report.steps.is_multiple_of(n.max(1)),
+        }
+    }
+
+    /// A frame ended: a pending prediction of a post-state is a mismatch (revm left the frame
+    /// where the executor continued).
+    fn settle_end(report: &mut StepReport, frame: LiveFrame) {
+        if let Some(Prediction::Post { opcode, pc, .. }) = frame.prediction {
+            report.mismatch(format!(
+                "{} at pc {pc}: revm ended the frame, the executor continued",
+                name(opcode)
+            ));
+        }
+    }
+
+    fn end_frame(&mut self) {
+        let Some(depth) = self.calls.pop() else { return };
+        self.next_kind = None;
+        while self.frames.len() > depth {
+            if let Some(frame) = self.frames.pop() {
+                Self::settle_end(&mut self.report, frame);
+            }
+        }
+    }
+}
+
+/// The header around a frame: fixed world-state fields (see the module docs).
+fn header(frame_hash: B256) -> MachineState {
+    MachineState {
+        fork: ForkId::Cancun,
+        status: Status::Running,
+        pending_kind: PendingKind::None,
+        pending_hash: B256::ZERO,
+        block_hash: B256::ZERO,
+        tx_hash: B256::ZERO,
+        state_root: B256::ZERO,
+        warm_addresses: B256::ZERO,
+        warm_slots: B256::ZERO,
+        transient: B256::ZERO,
+        created: B256::ZERO,
+        refund: 0,
+        logs: Chain::default(),
+        frame_hash,
+        callers: (0, B256::ZERO),
+        accumulators: B256::ZERO,
+    }
+}
+
+/// The memory region `(start, len)` in bytes a step of `opcode` with this stack may write
+/// (for calls: the return window, written when the caller resumes); `None` for steps that
+/// write no memory. Regions past 2^64 are clamped: such a step runs out of gas first.
+fn memory_write(opcode: u8, stack: &[U256]) -> Option<(u64, u64)> {
+    let arg = |k: usize| {
+        let value = *stack.get(stack.len().checked_sub(1 + k)?)?;
+        Some(u64::try_from(value).unwrap_or(u64::MAX))
+    };
+    match opcode {
+        0x52 => Some((arg(0)?, 32)),
+        0x53 => Some((arg(0)?, 1)),
+        0x37 | 0x39 | 0x3e | 0x5e => Some((arg(0)?, arg(2)?)),
+        0x3c => Some((arg(1)?, arg(3)?)),
+        0xf1 | 0xf2 => Some((arg(5)?, arg(6)?)),
+        0xf4 | 0xfa => Some((arg(4)?, arg(5)?)),
+        _ => None,
+    }
+}
+
+fn name(opcode: u8) -> String {
+    OPCODE_INFO[opcode as usize]
+        .map(|info| info.name().to_owned())
+        .unwrap_or_else(|| format!("0x{opcode:02x}"))
+}
+
+impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
+    fn initialize_interp(&mut self, interp: &mut Interpreter, context: &mut CTX) {
+        let code = interp.bytecode.original_byte_slice();
+        let code_hash = keccak256(code);
+        let tree = match self.codes.get(&code_hash) {
+            Some(tree) => Some(tree.clone()),
+            None => CodeTree::new(code).ok().map(Arc::new),
+        };
+        let oversized_code = tree.is_none();
+        let tree = tree.unwrap_or_else(|| Arc::new(CodeTree::empty()));
+        self.codes.insert(code_hash, tree.clone());
+        let input = interp.input.input().bytes(context);
+        let calldata = match self.calldatas.iter().find(|(bytes, _)| *bytes == input) {
+            Some((_, tree)) => tree.clone(),
+            None => {
+                // Loops call with calldata that differs in a word or two: update a recent
+                // tree of the same length instead of hashing every word again.
+                let similar = self.calldatas.iter().rev().find(|(b, _)| b.len() == input.len());
+                let tree = match similar {
+                    Some((_, tree)) => {
+                        let mut tree = WordTree::clone(tree);
+                        tree.sync(&input).map(|()| tree)
+                    }
+                    None => WordTree::from_bytes(&input),
+                };
+                let tree = Arc::new(tree.unwrap_or_else(|_| WordTree::empty()));
+                if self.calldatas.len() == 8 {
+                    self.calldatas.remove(0);
+                }
+                self.calldatas.push((input, tree.clone()));
+                tree
+            }
+        };
+        let kind = if interp.input.depth() == 0 {
+            FrameKind::Transaction
+        } else {
+            self.next_kind.take().unwrap_or(FrameKind::Call)
+        };
+        let snapshot = FrameSnapshot {
+            kind,
+            is_static: interp.runtime_flag.is_static(),
+            address: interp.input.target_address(),
+            caller: interp.input.caller_address(),
+            value: interp.input.call_value(),
+            code: tree,
+            pc: 0,
+            gas: interp.gas.remaining(),
+            stack: Stack::default(),
+            memory: WordTree::empty(),
+            calldata,
+            returndata: Arc::new(WordTree::empty()),
+            return_window: (0, 0),
+            checkpoint: B256::ZERO,
+        };
+        self.frames.push(LiveFrame {
+            snapshot,
+            last_opcode: None,
+            last_write: None,
+            returndata: Bytes::new(),
+            prediction: None,
+            oversized_code,
+        });
+    }
+
+    fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
+        self.report.steps += 1;
+        let Some(frame) = self.frames.last_mut() else { return };
+        let snapshot = &mut frame.snapshot;
+        snapshot.pc = interp.bytecode.pc() as u32;
+        snapshot.gas = interp.gas.remaining();
+        // The previous step touched only the stack items it popped, and memory only if it
+        // writes memory (or was a call, whose output lands in memory when the frame resumes).
+        let unchanged = match frame.last_opcode {
+            Some(op) => snapshot
+                .stack
+                .items()
+                .len()
+                .saturating_sub(usize::from(OPCODES[op as usize].inputs)),
+            None => 0,
+        };
+        snapshot.stack.sync_above(interp.stack.data(), unchanged);
+        let memory = interp.memory.context_memory();
+        let (start, len) = frame.last_write.take().unwrap_or((0, 0));
+        if snapshot.memory.sync_range(&memory, start, len).is_err() {
+            return; // memory past 2^22 words cannot happen with any real gas limit
+        }
+        drop(memory);
+        let returndata = interp.return_data.buffer();
+        if *returndata != frame.returndata {
+            frame.returndata = returndata.clone();
+            snapshot.returndata =
+                Arc::new(WordTree::from_bytes(returndata).unwrap_or_else(|_| WordTree::empty()));
+        }
+
+        // Settle the previous step of this frame against the state revm reached.
+        if let Some(prediction) = frame.prediction.take() {
+            let actual = snapshot.frame().map(|f| header(f.hash()).commitment());
+            match prediction {
+                Prediction::Post { commitment, opcode, pc } => {
+                    if actual.ok() == Some(commitment) {
+                        self.report.checked += 1;
+                        *self.report.checked_by_opcode.entry(name(opcode)).or_default() += 1;
+                    } else {
+                        self.report.mismatch(format!(
+                            "{} at pc {pc}: the executor's post-state differs from revm's",
+                            name(opcode)
+                        ));
+                    }
+                }
+                Prediction::Halt { opcode, pc } => self.report.mismatch(format!(
+                    "{} at pc {pc}: the executor halted, revm continued",
+                    name(opcode)
+                )),
+            }
+        }
+
+        let Some(frame) = self.frames.last_mut() else { return };
+        let opcode = frame.snapshot.code_byte(frame.snapshot.pc as usize);
+        frame.last_opcode = Some(opcode);
+        frame.last_write = memory_write(opcode, interp.stack.data());
+        let oversized_code = frame.oversized_code;
+        let family = OPCODES[opcode as usize].family;
+        if oversized_code {
+            *self.report.unsupported.entry("code over 131072 bytes".into()).or_default() += 1;
+            return;
+        }
+        if matches!(family, Family::Unsupported) {
+            *self.report.unsupported.entry(name(opcode)).or_default() += 1;
+            return;
+        }
+        if !self.selected(opcode) {
+            return;
+        }
+        let Some(frame) = self.frames.last_mut() else { return };
+        let snapshot = &frame.snapshot;
+        let pc = snapshot.pc;
+        let outcome = snapshot.frame().and_then(|f| {
+            let pre = header(f.hash());
+            let witness = snapshot.witness(pre)?;
+            execute(pre.commitment(), &witness)
+        });
+        frame.prediction = match outcome {
+            Ok(commitment) => Some(Prediction::Post { commitment, opcode, pc }),
+            Err(Error::UnsupportedStep { reason, .. })
+                if reason.starts_with("exceptional halt") =>
+            {
+                *self.report.unsupported.entry("exceptional halt".into()).or_default() += 1;
+                Some(Prediction::Halt { opcode, pc })
+            }
+            Err(e) => {
+                self.report
+                    .mismatch(format!("{} at pc {pc}: the executor failed: {e}", name(opcode)));
+                None
+            }
+        };
+    }
+
+    fn call(&mut self, _context: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
+        self.calls.push(self.frames.len());
+        self.next_kind = Some(match inputs.scheme {
+            CallScheme::Call => FrameKind::Call,
+            CallScheme::CallCode => FrameKind::CallCode,
+            CallScheme::DelegateCall => FrameKind::DelegateCall,
+            CallScheme::StaticCall => FrameKind::StaticCall,
+        });
+        None
+    }
+
+    fn call_end(&mut self, _context: &mut CTX, _inputs: &CallInputs, _outcome: &mut CallOutcome) {
+        self.end_frame();
+    }
+
+    fn create(&mut self, _context: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
+        self.calls.push(self.frames.len());
+        self.next_kind = Some(match inputs.scheme() {
+            CreateScheme::Create2 { .. } => FrameKind::Create2,
+            _ => FrameKind::Create,
+        });
+        None
+    }
+
+    fn create_end(
+        &mut self,
+        _context: &mut CTX,
+        _inputs: &CreateInputs,
+        _outcome: &mut CreateOutcome,
+    ) {
+        self.end_frame();
+    }
+}
