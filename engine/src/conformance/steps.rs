@@ -107,6 +107,11 @@ struct LiveFrame {
     last_opcode: Option<u8>,
     /// The memory region `(start, len)` in bytes the previous step may have written.
     last_write: Option<(u64, u64)>,
+    /// Whether the snapshot was brought up to revm's state at the previous step (else the
+    /// next sync compares everything).
+    synced: bool,
+    /// A call or create ran since the last sync, so the return data may have changed.
+    call_since_sync: bool,
     returndata: Bytes,
     prediction: Option<Prediction>,
     /// The frame's code is past the machine's bound: its steps are all unsupported.
@@ -179,6 +184,43 @@ impl StepChecker {
                 Self::settle_end(&mut self.report, frame);
             }
         }
+    }
+}
+
+/// Brings `frame`'s snapshot up to revm's state: incrementally after a synced previous step
+/// (only the items it popped, only the memory it may have written), else by comparing all.
+fn sync(frame: &mut LiveFrame, interp: &Interpreter) {
+    let snapshot = &mut frame.snapshot;
+    snapshot.pc = interp.bytecode.pc() as u32;
+    snapshot.gas = interp.gas.remaining();
+    let memory = interp.memory.context_memory();
+    let synced = match (frame.synced, frame.last_opcode) {
+        (true, Some(op)) => {
+            let popped = usize::from(OPCODES[op as usize].inputs);
+            let unchanged = snapshot.stack.items().len().saturating_sub(popped);
+            snapshot.stack.sync_above(interp.stack.data(), unchanged);
+            let (start, len) = frame.last_write.unwrap_or((0, 0));
+            snapshot.memory.sync_range(&memory, start, len)
+        }
+        _ => {
+            snapshot.stack.sync(interp.stack.data());
+            snapshot.memory.sync(&memory)
+        }
+    };
+    drop(memory);
+    if synced.is_err() {
+        return; // memory past 2^22 words cannot happen with any real gas limit
+    }
+    let returndata = interp.return_data.buffer();
+    if std::mem::take(&mut frame.call_since_sync) && *returndata != frame.returndata {
+        let tree = if returndata.len() == frame.returndata.len() {
+            let mut tree = WordTree::clone(&snapshot.returndata);
+            tree.sync(returndata).map(|()| tree)
+        } else {
+            WordTree::from_bytes(returndata)
+        };
+        frame.returndata = returndata.clone();
+        snapshot.returndata = Arc::new(tree.unwrap_or_else(|_| WordTree::empty()));
     }
 }
 
@@ -287,6 +329,8 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
             snapshot,
             last_opcode: None,
             last_write: None,
+            synced: false,
+            call_since_sync: false,
             returndata: Bytes::new(),
             prediction: None,
             oversized_code,
@@ -295,37 +339,34 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
 
     fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
         self.report.steps += 1;
-        let Some(frame) = self.frames.last_mut() else { return };
-        let snapshot = &mut frame.snapshot;
-        snapshot.pc = interp.bytecode.pc() as u32;
-        snapshot.gas = interp.gas.remaining();
-        // The previous step touched only the stack items it popped, and memory only if it
-        // writes memory (or was a call, whose output lands in memory when the frame resumes).
-        let unchanged = match frame.last_opcode {
-            Some(op) => snapshot
-                .stack
-                .items()
-                .len()
-                .saturating_sub(usize::from(OPCODES[op as usize].inputs)),
-            None => 0,
-        };
-        snapshot.stack.sync_above(interp.stack.data(), unchanged);
-        let memory = interp.memory.context_memory();
-        let (start, len) = frame.last_write.take().unwrap_or((0, 0));
-        if snapshot.memory.sync_range(&memory, start, len).is_err() {
-            return; // memory past 2^22 words cannot happen with any real gas limit
+        let Some(frame) = self.frames.last() else { return };
+        let opcode = frame.snapshot.code_byte(interp.bytecode.pc());
+        let (oversized_code, settling) = (frame.oversized_code, frame.prediction.is_some());
+        let family = OPCODES[opcode as usize].family;
+        if oversized_code {
+            *self.report.unsupported.entry("code over 131072 bytes".into()).or_default() += 1;
+        } else if matches!(family, Family::Unsupported) {
+            *self.report.unsupported.entry(name(opcode)).or_default() += 1;
         }
-        drop(memory);
-        let returndata = interp.return_data.buffer();
-        if *returndata != frame.returndata {
-            frame.returndata = returndata.clone();
-            snapshot.returndata =
-                Arc::new(WordTree::from_bytes(returndata).unwrap_or_else(|_| WordTree::empty()));
+        let check =
+            !oversized_code && !matches!(family, Family::Unsupported) && self.selected(opcode);
+
+        let Some(frame) = self.frames.last_mut() else { return };
+        // Bring the frame's snapshot up to revm's state only when a step is settled or
+        // checked here: a sample skips the commitments of every other step.
+        if settling || check {
+            sync(frame, interp);
+        }
+        frame.synced = settling || check;
+        frame.last_opcode = Some(opcode);
+        frame.last_write = memory_write(opcode, interp.stack.data());
+        if matches!(opcode, 0xf0 | 0xf1 | 0xf2 | 0xf4 | 0xf5 | 0xfa) {
+            frame.call_since_sync = true;
         }
 
         // Settle the previous step of this frame against the state revm reached.
         if let Some(prediction) = frame.prediction.take() {
-            let actual = snapshot.frame().map(|f| header(f.hash()).commitment());
+            let actual = frame.snapshot.frame().map(|f| header(f.hash()).commitment());
             match prediction {
                 Prediction::Post { commitment, opcode, pc } => {
                     if actual.ok() == Some(commitment) {
@@ -344,24 +385,10 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
                 )),
             }
         }
+        if !check {
+            return;
+        }
 
-        let Some(frame) = self.frames.last_mut() else { return };
-        let opcode = frame.snapshot.code_byte(frame.snapshot.pc as usize);
-        frame.last_opcode = Some(opcode);
-        frame.last_write = memory_write(opcode, interp.stack.data());
-        let oversized_code = frame.oversized_code;
-        let family = OPCODES[opcode as usize].family;
-        if oversized_code {
-            *self.report.unsupported.entry("code over 131072 bytes".into()).or_default() += 1;
-            return;
-        }
-        if matches!(family, Family::Unsupported) {
-            *self.report.unsupported.entry(name(opcode)).or_default() += 1;
-            return;
-        }
-        if !self.selected(opcode) {
-            return;
-        }
         let Some(frame) = self.frames.last_mut() else { return };
         let snapshot = &frame.snapshot;
         let pc = snapshot.pc;
