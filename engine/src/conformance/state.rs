@@ -31,14 +31,8 @@ pub fn run_state_test(case: &StateTestCase<'_>) -> Result<(), Mismatch> {
         .build_mainnet_with_inspector(Eip7610)
         .inspect_tx_commit(tx);
 
-    match (result, case.expected_exception()) {
-        (Ok(result), None) => check_roots(case, cache_state_root(&state.cache), result.logs()),
-        (Ok(_), Some(expected)) => {
-            Err(Mismatch::MissingException { expected: expected.to_owned() })
-        }
-        (Err(_), Some(_)) => check_roots(case, cache_state_root(&state.cache), &[]),
-        (Err(e), None) => Err(Mismatch::UnexpectedException { reason: e.to_string(), block: None }),
-    }
+    let outcome = result.as_ref().map(|r| r.logs()).map_err(ToString::to_string);
+    verdict(case, outcome, cache_state_root(&state.cache))
 }
 
 /// Runs one state-test case like [`run_state_test`], with every step of the transaction
@@ -71,15 +65,25 @@ pub fn check_state_test_steps(
     let result = evm.inspect_tx_commit(tx);
     let checker = std::mem::replace(&mut evm.inspector.1, StepChecker::new(selection));
     drop(evm);
-    let roots = match (result, case.expected_exception()) {
-        (Ok(result), None) => check_roots(case, cache_state_root(&state.cache), result.logs()),
+    let outcome = result.as_ref().map(|r| r.logs()).map_err(ToString::to_string);
+    (verdict(case, outcome, cache_state_root(&state.cache)), checker.finish())
+}
+
+/// The verdict on a replayed case: a valid transaction must match the expected logs hash and
+/// state root; an invalid one must be rejected with the state root unchanged.
+fn verdict(
+    case: &StateTestCase<'_>,
+    outcome: Result<&[alloy_primitives::Log], String>,
+    state_root: alloy_primitives::B256,
+) -> Result<(), Mismatch> {
+    match (outcome, case.expected_exception()) {
+        (Ok(logs), None) => check_roots(case, state_root, logs),
         (Ok(_), Some(expected)) => {
             Err(Mismatch::MissingException { expected: expected.to_owned() })
         }
-        (Err(_), Some(_)) => check_roots(case, cache_state_root(&state.cache), &[]),
-        (Err(e), None) => Err(Mismatch::UnexpectedException { reason: e.to_string(), block: None }),
-    };
-    (roots, checker.finish())
+        (Err(_), Some(_)) => check_roots(case, state_root, &[]),
+        (Err(reason), None) => Err(Mismatch::UnexpectedException { reason, block: None }),
+    }
 }
 
 fn check_roots(
