@@ -7,26 +7,28 @@
 //! witness of the new step and runs the executor on it. A step the executor does not run is
 //! counted as unsupported under its kind, never as passing.
 //!
-//! Scope (spec §5, Engine I): the check covers each frame's own state. The header's
-//! world-state fields (state root, warm sets, transient storage, logs, refund, contexts) are
-//! held fixed here: the steps checked never change them (spec §5.2), and tracking them per
-//! step is the lazy trace's job.
+//! A step that ends its frame (STOP, an exceptional halt) leaves a pending frame exit; it is
+//! settled when revm ends the frame, against revm's outcome (success for STOP, an error for a
+//! halt).
+//!
+//! Scope (spec §5, Engine I): the check covers each frame's own state and the block and
+//! transaction contexts (spec §4.4), read from revm's context. The header's world-state
+//! fields (state root, warm sets, transient storage, logs, refund, the caller chain, and
+//! `start_state_root` in the transaction context) are held at zero here: the steps checked
+//! never change them (spec §5.2), and tracking them per step is the lazy trace's job.
 
-use crate::{
-    Error,
-    machine::{
-        Chain, CodeTree, Family, ForkId, FrameKind, FrameSnapshot, MachineState, OPCODES,
-        PendingKind, Stack, Status, WordTree, execute,
-    },
+use crate::machine::{
+    BlockContext, Chain, CodeTree, Contexts, Family, ForkId, FrameExit, FrameKind, FrameSnapshot,
+    MachineState, OPCODES, PendingKind, Stack, Status, TxContext, WordTree, execute,
 };
 use alloy_primitives::{B256, Bytes, U256, keccak256};
 use revm::{
-    Inspector,
+    Database, Inspector,
     bytecode::opcode::OPCODE_INFO,
-    context::ContextTr,
+    context::{Block, Cfg, ContextTr, Transaction, TransactionType},
     interpreter::{
         CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome, CreateScheme,
-        Interpreter,
+        InstructionResult, Interpreter,
         interpreter_types::{InputsTr, Jumps, ReturnData, RuntimeFlag},
     },
 };
@@ -96,8 +98,22 @@ impl StepReport {
 enum Prediction {
     /// The post-state commitment the executor computed.
     Post { commitment: B256, opcode: u8, pc: u32 },
-    /// The executor found an exceptional halt: the frame must end here.
-    Halt { opcode: u8, pc: u32 },
+    /// The executor ended the frame (STOP or an exceptional halt): revm must end it here,
+    /// with success iff `success`.
+    Exit { commitment: B256, opcode: u8, pc: u32, success: bool },
+}
+
+/// How revm ended a frame: success or not, and the gas left.
+#[derive(Clone, Copy, Debug)]
+struct FrameEnd {
+    success: bool,
+    gas: u64,
+}
+
+impl FrameEnd {
+    fn of(result: InstructionResult, gas: u64) -> Self {
+        Self { success: result.is_ok(), gas }
+    }
 }
 
 #[derive(Debug)]
@@ -131,6 +147,8 @@ pub struct StepChecker {
     /// byte comparison is far cheaper than rebuilding the tree.
     calldatas: Vec<(Bytes, Arc<WordTree>)>,
     seen: [bool; 256],
+    /// The block and transaction contexts, read from revm when the top frame starts.
+    contexts: Option<Contexts>,
     report: StepReport,
 }
 
@@ -145,6 +163,7 @@ impl StepChecker {
             codes: HashMap::new(),
             calldatas: Vec::new(),
             seen: [false; 256],
+            contexts: None,
             report: StepReport::default(),
         }
     }
@@ -152,9 +171,20 @@ impl StepChecker {
     /// The report, after the transaction ran (settles any frame still open).
     pub fn finish(mut self) -> StepReport {
         while let Some(frame) = self.frames.pop() {
-            Self::settle_end(&mut self.report, frame);
+            self.settle_end(frame, None);
         }
         self.report
+    }
+
+    /// The header around a frame: the contexts, and world-state fields at zero (see the module
+    /// docs).
+    fn header(&self, frame_hash: B256) -> MachineState {
+        let mut state = header(frame_hash);
+        if let Some(contexts) = &self.contexts {
+            state.block_hash = contexts.block.hash();
+            state.tx_hash = contexts.tx.hash();
+        }
+        state
     }
 
     fn selected(&mut self, opcode: u8) -> bool {
@@ -165,23 +195,52 @@ impl StepChecker {
         }
     }
 
-    /// A frame ended: a pending prediction of a post-state is a mismatch (revm left the frame
-    /// where the executor continued).
-    fn settle_end(report: &mut StepReport, frame: LiveFrame) {
-        if let Some(Prediction::Post { opcode, pc, .. }) = frame.prediction {
-            report.mismatch(format!(
+    /// A frame ended (`end` is how, when revm said): a predicted exit must match it, and a
+    /// predicted post-state is a mismatch (revm left the frame where the executor continued).
+    fn settle_end(&mut self, frame: LiveFrame, end: Option<FrameEnd>) {
+        match frame.prediction {
+            Some(Prediction::Post { opcode, pc, .. }) => self.report.mismatch(format!(
                 "{} at pc {pc}: revm ended the frame, the executor continued",
                 name(opcode)
-            ));
+            )),
+            Some(Prediction::Exit { commitment, opcode, pc, success }) => {
+                let actual = end.filter(|end| end.success == success).and_then(|end| {
+                    // The exit's post-state as revm left the frame: the step's pre-state with
+                    // revm's gas (all of it consumed by a halt), and the pending exit.
+                    let mut exited = frame.snapshot.frame().ok()?;
+                    exited.gas = if end.success { end.gas } else { 0 };
+                    let mut state = self.header(exited.hash());
+                    state.pending_kind = PendingKind::FrameExit;
+                    state.pending_hash = FrameExit::empty(end.success).hash();
+                    Some(state.commitment())
+                });
+                if actual == Some(commitment) {
+                    self.pass(opcode);
+                } else {
+                    self.report.mismatch(format!(
+                        "{} at pc {pc}: the executor's frame exit (success {success}) differs \
+                         from revm's end of the frame ({end:?})",
+                        name(opcode)
+                    ));
+                }
+            }
+            None => {}
         }
     }
 
-    fn end_frame(&mut self) {
+    fn pass(&mut self, opcode: u8) {
+        self.report.checked += 1;
+        *self.report.checked_by_opcode.entry(name(opcode)).or_default() += 1;
+    }
+
+    fn end_frame(&mut self, end: FrameEnd) {
         let Some(depth) = self.calls.pop() else { return };
         self.next_kind = None;
+        let mut end = Some(end);
         while self.frames.len() > depth {
             if let Some(frame) = self.frames.pop() {
-                Self::settle_end(&mut self.report, frame);
+                // Only the innermost frame still open is the one revm ended.
+                self.settle_end(frame, end.take());
             }
         }
     }
@@ -271,8 +330,56 @@ fn name(opcode: u8) -> String {
         .unwrap_or_else(|| format!("0x{opcode:02x}"))
 }
 
+/// The block and transaction contexts of the transaction revm is running (spec §4.4), with
+/// `start_state_root` at zero (see the module docs).
+fn contexts<CTX: ContextTr>(context: &mut CTX) -> Contexts {
+    let block = context.block();
+    let number = u64::try_from(block.number()).unwrap_or(u64::MAX);
+    let base_fee = block.basefee();
+    let mut block_context = BlockContext {
+        number,
+        timestamp: u64::try_from(block.timestamp()).unwrap_or(u64::MAX),
+        coinbase: block.beneficiary(),
+        gas_limit: block.gas_limit(),
+        base_fee: U256::from(base_fee),
+        prevrandao: block.prevrandao().unwrap_or_else(|| block.difficulty().into()),
+        chain_id: context.cfg().chain_id(),
+        blob_base_fee: U256::from(block.blob_gasprice().unwrap_or_default()),
+        block_hashes: B256::ZERO,
+    };
+    let tx = context.tx();
+    let blobs: Vec<B256> = if tx.tx_type() == TransactionType::Eip4844 as u8 {
+        tx.blob_versioned_hashes().to_vec()
+    } else {
+        Vec::new()
+    };
+    let mut tx_context = TxContext {
+        origin: tx.caller(),
+        gas_price: U256::from(tx.effective_gas_price(u128::from(base_fee))),
+        gas_limit: tx.gas_limit(),
+        blob_count: u8::try_from(blobs.len()).unwrap_or(u8::MAX),
+        blob_hashes: B256::ZERO,
+        start_state_root: B256::ZERO,
+    };
+    // Leaf k is block number - 1 - k; a block the database cannot name reads as zero, as
+    // BLOCKHASH would fail on it.
+    let hashes = (1..=number.min(256))
+        .map(|back| context.db_mut().block_hash(number - back).unwrap_or_default())
+        .collect();
+    let history = BlockContext::history_tree(hashes)
+        .unwrap_or_else(|_| BlockContext::history_tree(Vec::new()).expect("an empty tree fits"));
+    let blobs = TxContext::blob_tree(blobs)
+        .unwrap_or_else(|_| TxContext::blob_tree(Vec::new()).expect("an empty tree fits"));
+    block_context.block_hashes = history.root();
+    tx_context.blob_hashes = blobs.root();
+    Contexts { block: block_context, history, tx: tx_context, blobs }
+}
+
 impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
     fn initialize_interp(&mut self, interp: &mut Interpreter, context: &mut CTX) {
+        if self.contexts.is_none() {
+            self.contexts = Some(contexts(context));
+        }
         let code = interp.bytecode.original_byte_slice();
         let code_hash = keccak256(code);
         let tree = match self.codes.get(&code_hash) {
@@ -345,11 +452,12 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
         let family = OPCODES[opcode as usize].family;
         if oversized_code {
             *self.report.unsupported.entry("code over 131072 bytes".into()).or_default() += 1;
-        } else if matches!(family, Family::Unsupported) {
+        } else if matches!(family, Family::Unsupported | Family::World) {
             *self.report.unsupported.entry(name(opcode)).or_default() += 1;
         }
-        let check =
-            !oversized_code && !matches!(family, Family::Unsupported) && self.selected(opcode);
+        let check = !oversized_code
+            && !matches!(family, Family::Unsupported | Family::World)
+            && self.selected(opcode);
 
         let Some(frame) = self.frames.last_mut() else { return };
         // Bring the frame's snapshot up to revm's state only when a step is settled or
@@ -365,13 +473,14 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
         }
 
         // Settle the previous step of this frame against the state revm reached.
-        if let Some(prediction) = frame.prediction.take() {
-            let actual = frame.snapshot.frame().map(|f| header(f.hash()).commitment());
+        let prediction = frame.prediction.take();
+        let actual = frame.snapshot.frame().map(|f| f.hash());
+        if let Some(prediction) = prediction {
+            let actual = actual.map(|hash| self.header(hash).commitment());
             match prediction {
                 Prediction::Post { commitment, opcode, pc } => {
                     if actual.ok() == Some(commitment) {
-                        self.report.checked += 1;
-                        *self.report.checked_by_opcode.entry(name(opcode)).or_default() += 1;
+                        self.pass(opcode);
                     } else {
                         self.report.mismatch(format!(
                             "{} at pc {pc}: the executor's post-state differs from revm's",
@@ -379,8 +488,8 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
                         ));
                     }
                 }
-                Prediction::Halt { opcode, pc } => self.report.mismatch(format!(
-                    "{} at pc {pc}: the executor halted, revm continued",
+                Prediction::Exit { opcode, pc, .. } => self.report.mismatch(format!(
+                    "{} at pc {pc}: the executor ended the frame, revm continued",
                     name(opcode)
                 )),
             }
@@ -389,21 +498,36 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
             return;
         }
 
-        let Some(frame) = self.frames.last_mut() else { return };
+        let Some(frame) = self.frames.last() else { return };
         let snapshot = &frame.snapshot;
         let pc = snapshot.pc;
         let outcome = snapshot.frame().and_then(|f| {
-            let pre = header(f.hash());
-            let witness = snapshot.witness(pre)?;
-            execute(pre.commitment(), &witness)
+            let pre = self.header(f.hash());
+            let mut witness = snapshot.witness(pre)?;
+            if let Some(contexts) = &self.contexts {
+                contexts.complete(opcode, &mut witness)?;
+            }
+            let post = execute(pre.commitment(), &witness)?;
+            // Whether the step ended the frame: the post-state is the pre-state with a pending
+            // exit (STOP: gas as it was; a halt: gas zero).
+            let exit_with = |success: bool| {
+                let mut exited = witness.frame;
+                if !success {
+                    exited.gas = 0;
+                }
+                let mut state = pre;
+                state.frame_hash = exited.hash();
+                state.pending_kind = PendingKind::FrameExit;
+                state.pending_hash = FrameExit::empty(success).hash();
+                state.commitment()
+            };
+            let exit = [false, true].into_iter().find(|&success| exit_with(success) == post);
+            Ok((post, exit))
         });
-        frame.prediction = match outcome {
-            Ok(commitment) => Some(Prediction::Post { commitment, opcode, pc }),
-            Err(Error::UnsupportedStep { reason, .. })
-                if reason.starts_with("exceptional halt") =>
-            {
-                *self.report.unsupported.entry("exceptional halt".into()).or_default() += 1;
-                Some(Prediction::Halt { opcode, pc })
+        let prediction = match outcome {
+            Ok((commitment, None)) => Some(Prediction::Post { commitment, opcode, pc }),
+            Ok((commitment, Some(success))) => {
+                Some(Prediction::Exit { commitment, opcode, pc, success })
             }
             Err(e) => {
                 self.report
@@ -411,6 +535,9 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
                 None
             }
         };
+        if let Some(frame) = self.frames.last_mut() {
+            frame.prediction = prediction;
+        }
     }
 
     fn call(&mut self, _context: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
@@ -424,8 +551,8 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
         None
     }
 
-    fn call_end(&mut self, _context: &mut CTX, _inputs: &CallInputs, _outcome: &mut CallOutcome) {
-        self.end_frame();
+    fn call_end(&mut self, _context: &mut CTX, _inputs: &CallInputs, outcome: &mut CallOutcome) {
+        self.end_frame(FrameEnd::of(outcome.result.result, outcome.result.gas.remaining()));
     }
 
     fn create(&mut self, _context: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
@@ -441,8 +568,8 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
         &mut self,
         _context: &mut CTX,
         _inputs: &CreateInputs,
-        _outcome: &mut CreateOutcome,
+        outcome: &mut CreateOutcome,
     ) {
-        self.end_frame();
+        self.end_frame(FrameEnd::of(outcome.result.result, outcome.result.gas.remaining()));
     }
 }

@@ -175,8 +175,8 @@ mod tests {
             let tree = CodeTree::new(&code).unwrap();
             for j in 0..code.len().div_ceil(32) as u32 + 1 {
                 let c = tree.chunk(j).unwrap();
-                prop_assert!(c.proof.verifies(leaf(&c.bytes, c.push_prefix), tree.root()));
-                prop_assert!(!c.proof.verifies(leaf(&c.bytes, c.push_prefix ^ 1), tree.root()));
+                prop_assert!(c.proof.verifies(CODE_TREE_DEPTH, leaf(&c.bytes, c.push_prefix), tree.root()));
+                prop_assert!(!c.proof.verifies(CODE_TREE_DEPTH, leaf(&c.bytes, c.push_prefix ^ 1), tree.root()));
             }
         }
     }

@@ -3,17 +3,21 @@
 //!
 //! This version runs every opcode whose effects stay inside the current frame: arithmetic,
 //! comparison and bitwise operations, the stack operations, jumps, `PC`, `GAS`, memory
-//! (MLOAD, MSTORE, MSTORE8, MSIZE) and the frame's own environment (ADDRESS, CALLER,
-//! CALLVALUE, CALLDATALOAD, CALLDATASIZE, CODESIZE, RETURNDATASIZE). Every other step — and
-//! every exceptional halt, which is a frame exit (spec §5.4) — is [`Error::UnsupportedStep`],
-//! never a pass.
+//! (MLOAD, MSTORE, MSTORE8, MSIZE), the frame's own environment (ADDRESS, CALLER,
+//! CALLVALUE, CALLDATALOAD, CALLDATASIZE, CODESIZE, RETURNDATASIZE), the transaction and block
+//! contexts (spec §4.4), STOP, and every exceptional halt (spec §5.4): the halt step leaves a
+//! pending frame exit (spec §4.5) for the exit step of Engine II. Every other step is
+//! [`Error::UnsupportedStep`], never a pass.
 
 use super::{
-    CodeChunk, Family, Frame, MachineState, MerkleProof, OPCODES, PendingKind, WORD_TREE_DEPTH,
-    code::leaf, is_jumpdest_in_chunk, memory_cost, opcode::immediate_len,
+    BLOB_HASHES_DEPTH, BLOCK_HASHES_DEPTH, BlockContext, CODE_TREE_DEPTH, CodeChunk, Family, Frame,
+    FrameExit, LeafWitness, MachineState, MerkleProof, OPCODES, PendingKind, TrieWitness, Tries,
+    TxContext, WORD_TREE_DEPTH, address_key, code::leaf, is_empty, is_jumpdest_in_chunk,
+    memory_cost, opcode::immediate_len, pair_key, warm_by_rule,
 };
 use crate::{Error, Result};
-use alloy_primitives::{B256, I256, U256};
+use alloy_primitives::{Address, B256, Bytes, I256, U256, keccak256};
+use alloy_trie::KECCAK_EMPTY;
 
 /// The most items a stack holds.
 const STACK_LIMIT: u16 = 1024;
@@ -45,6 +49,17 @@ pub struct StepWitness {
     pub memory: Vec<WordWitness>,
     /// Calldata words read, in access order.
     pub calldata: Vec<WordWitness>,
+    /// The block context, for the opcodes that read it; must hash to `state.block_hash`.
+    pub block: Option<BlockContext>,
+    /// The transaction context, for the opcodes that read it; must hash to `state.tx_hash`.
+    pub tx: Option<TxContext>,
+    /// The block-hash (BLOCKHASH) or versioned-hash (BLOBHASH) leaf read, with its proof.
+    pub leaf: Option<LeafWitness>,
+    /// Trie nodes for every world read and write of the step (state, storage, warm sets,
+    /// transient storage), looked up by hash (spec §2.4).
+    pub tries: TrieWitness,
+    /// The whole code of the account EXTCODESIZE reads, checked against its code hash.
+    pub account_code: Option<Bytes>,
 }
 
 /// Executes one step: the commitment to the post-state, from the commitment to the pre-state
@@ -64,15 +79,31 @@ pub fn execute(pre: B256, witness: &StepWitness) -> Result<B256> {
         return Ok(pre); // a final state steps to itself (spec §1)
     }
     if state.pending_kind != PendingKind::None {
-        return Err(unsupported(0, "micro-step"));
+        return Err(unsupported(0, "micro-step or boundary step"));
     }
     if state.frame_hash != witness.frame.hash() {
         return Err(Error::BadWitness("the frame does not hash to the state's frame hash"));
     }
     let mut step = Step::new(witness)?;
-    step.run()?;
-    let mut post = *state;
+    let exit = match step.run() {
+        Ok(None) => None,
+        Ok(Some(exit)) => Some(exit),
+        Err(Stop::Halt) => {
+            // An exceptional halt consumes all of the frame's gas and changes nothing else
+            // in it or in the world; the exit step restores the checkpoint (spec §5.4, §6.2).
+            step.header = *state;
+            step.frame = witness.frame;
+            step.frame.gas = 0;
+            Some(FrameExit::empty(false))
+        }
+        Err(Stop::Fail(e)) => return Err(e),
+    };
+    let mut post = step.header;
     post.frame_hash = step.frame.hash();
+    if let Some(exit) = exit {
+        post.pending_kind = PendingKind::FrameExit;
+        post.pending_hash = exit.hash();
+    }
     Ok(post.commitment())
 }
 
@@ -80,13 +111,46 @@ fn unsupported(opcode: u8, reason: &'static str) -> Error {
     Error::UnsupportedStep { opcode, reason }
 }
 
-/// An exceptional halt: a frame exit with failure (spec §5.4), run by Engine II.
-fn halt(opcode: u8) -> Error {
-    unsupported(opcode, "exceptional halt (frame exit)")
+/// Why a step did not reach an ordinary post-state.
+enum Stop {
+    /// An exceptional halt (spec §5.4): a step with a defined post-state.
+    Halt,
+    /// A bad witness or an unsupported step: no post-state.
+    Fail(Error),
+}
+
+impl Stop {
+    fn unsupported(opcode: u8, reason: &'static str) -> Self {
+        Self::Fail(unsupported(opcode, reason))
+    }
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Self::Fail(e)
+    }
+}
+
+type StepResult<T> = std::result::Result<T, Stop>;
+
+fn bad(what: &'static str) -> Stop {
+    Stop::Fail(Error::BadWitness(what))
+}
+
+/// Whether `opcode` writes state, which a static frame forbids (EIP-214); CALL only with a
+/// non-zero value (`value` is its third operand).
+fn writes_state(opcode: u8, value: impl FnOnce() -> U256) -> bool {
+    match opcode {
+        0x55 | 0x5d | 0xa0..=0xa4 | 0xf0 | 0xf5 | 0xff => true,
+        0xf1 => !value().is_zero(),
+        _ => false,
+    }
 }
 
 struct Step<'a> {
     witness: &'a StepWitness,
+    /// The post-state header as the step builds it.
+    header: MachineState,
     frame: Frame,
     opcode: u8,
 }
@@ -97,35 +161,35 @@ impl<'a> Step<'a> {
         for chunk in &witness.code {
             let leaf = leaf(&chunk.bytes, chunk.push_prefix);
             if chunk.proof.index != u64::from(chunk.index)
-                || !chunk.proof.verifies(leaf, witness.frame.code_root)
+                || !chunk.proof.verifies(CODE_TREE_DEPTH, leaf, witness.frame.code_root)
             {
                 return Err(Error::BadWitness(
                     "a code chunk does not verify against the code root",
                 ));
             }
         }
-        Ok(Self { witness, frame: witness.frame, opcode: 0 })
+        Ok(Self { witness, header: witness.state, frame: witness.frame, opcode: 0 })
     }
 
     /// Chunk `index` of the frame's code (verified in [`Step::new`]).
-    fn chunk(&self, index: u32) -> Result<&'a CodeChunk> {
+    fn chunk(&self, index: u32) -> StepResult<&'a CodeChunk> {
         self.witness
             .code
             .iter()
             .find(|c| c.index == index)
-            .ok_or(Error::BadWitness("a code chunk the step reads is missing"))
+            .ok_or(bad("a code chunk the step reads is missing"))
     }
 
     /// The code byte at `pc` (zero at or past the code size, spec §5.1).
-    fn code_byte(&self, pc: u64) -> Result<u8> {
+    fn code_byte(&self, pc: u64) -> StepResult<u8> {
         if pc >= u64::from(self.frame.code_size) {
             return Ok(0);
         }
         Ok(self.chunk((pc / 32) as u32)?.bytes[(pc % 32) as usize])
     }
 
-    fn charge(&mut self, gas: u64) -> Result<()> {
-        self.frame.gas = self.frame.gas.checked_sub(gas).ok_or_else(|| halt(self.opcode))?;
+    fn charge(&mut self, gas: u64) -> StepResult<()> {
+        self.frame.gas = self.frame.gas.checked_sub(gas).ok_or(Stop::Halt)?;
         Ok(())
     }
 
@@ -135,28 +199,34 @@ impl<'a> Step<'a> {
         items[items.len() - 1 - k]
     }
 
-    fn run(&mut self) -> Result<()> {
+    /// Runs the step on `self.frame`; `Some` when the frame ends (STOP).
+    fn run(&mut self) -> StepResult<Option<FrameExit>> {
         let pc = u64::from(self.frame.pc);
         self.opcode = self.code_byte(pc)?;
         let opcode = self.opcode;
         let info = OPCODES[opcode as usize];
-        match info.family {
-            Family::Invalid => return Err(halt(opcode)),
-            Family::Unsupported => return Err(unsupported(opcode, "not yet executed")),
-            _ => {}
+        if info.family == Family::Invalid {
+            return Err(Stop::Halt);
         }
         let (inputs, outputs) = (u16::from(info.inputs), u16::from(info.outputs));
         if self.frame.stack.size < inputs || self.frame.stack.size - inputs + outputs > STACK_LIMIT
         {
-            return Err(halt(opcode)); // stack underflow or overflow
+            return Err(Stop::Halt); // stack underflow or overflow
         }
         if self.witness.stack.len() != usize::from(inputs) {
-            return Err(Error::BadWitness("the stack witness has the wrong number of operands"));
+            return Err(bad("the stack witness has the wrong number of operands"));
         }
-        let base =
-            self.frame.stack.pop(self.witness.stack_rest, &self.witness.stack).ok_or(
-                Error::BadWitness("the stack witness does not hash to the stack commitment"),
-            )?;
+        let base = self
+            .frame
+            .stack
+            .pop(self.witness.stack_rest, &self.witness.stack)
+            .ok_or(bad("the stack witness does not hash to the stack commitment"))?;
+        if self.frame.is_static && writes_state(opcode, || self.arg(2)) {
+            return Err(Stop::Halt); // EIP-214
+        }
+        if info.family == Family::Unsupported {
+            return Err(Stop::unsupported(opcode, "not yet executed"));
+        }
         self.charge(info.static_gas)?;
 
         let mut next_pc = pc + 1;
@@ -166,14 +236,81 @@ impl<'a> Step<'a> {
             Family::Control => self.control(&mut next_pc)?,
             Family::Memory => self.memory()?,
             Family::Frame => vec![self.frame_field()?],
-            Family::Unsupported | Family::Invalid => return Err(halt(opcode)),
+            Family::Context => vec![self.context()?],
+            Family::World => self.world()?,
+            Family::Exit => return Ok(Some(FrameExit::empty(true))),
+            Family::Unsupported | Family::Invalid => return Err(Stop::Halt),
         };
         self.frame.stack = pushed.into_iter().fold(base, |stack, item| stack.push(item));
-        self.frame.pc = u32::try_from(next_pc).map_err(|_| halt(opcode))?;
-        Ok(())
+        self.frame.pc = u32::try_from(next_pc).map_err(|_| Stop::Halt)?;
+        Ok(None)
     }
 
-    fn pure(&mut self) -> Result<U256> {
+    /// The block context of the witness, checked against the header.
+    fn block(&self) -> StepResult<BlockContext> {
+        let block = self.witness.block.ok_or(bad("the block context is missing"))?;
+        if block.hash() != self.witness.state.block_hash {
+            return Err(bad("the block context does not hash to the header's block hash"));
+        }
+        Ok(block)
+    }
+
+    /// The transaction context of the witness, checked against the header.
+    fn tx(&self) -> StepResult<TxContext> {
+        let tx = self.witness.tx.ok_or(bad("the transaction context is missing"))?;
+        if tx.hash() != self.witness.state.tx_hash {
+            return Err(bad("the transaction context does not hash to the header's tx hash"));
+        }
+        Ok(tx)
+    }
+
+    /// Leaf `index` of the context tree of `depth` with `root`, from the witness.
+    fn context_leaf(&self, depth: u8, index: u64, root: B256) -> StepResult<B256> {
+        let leaf = self.witness.leaf.as_ref().ok_or(bad("the context leaf is missing"))?;
+        if leaf.proof.index != index || !leaf.proof.verifies(depth, leaf.leaf, root) {
+            return Err(bad("the context leaf does not verify against its tree"));
+        }
+        Ok(leaf.leaf)
+    }
+
+    /// ORIGIN, GASPRICE, BLOCKHASH, COINBASE … BLOBBASEFEE (spec §4.4, §5.2).
+    fn context(&mut self) -> StepResult<U256> {
+        let word = |b: B256| U256::from_be_bytes(b.0);
+        let address = |a: alloy_primitives::Address| U256::from_be_slice(a.as_slice());
+        Ok(match self.opcode {
+            0x32 => address(self.tx()?.origin),
+            0x3a => self.tx()?.gas_price,
+            0x40 => {
+                let block = self.block()?;
+                match block.history_index(self.arg(0)) {
+                    Some(k) => {
+                        word(self.context_leaf(BLOCK_HASHES_DEPTH, k, block.block_hashes)?)
+                    }
+                    None => U256::ZERO,
+                }
+            }
+            0x41 => address(self.block()?.coinbase),
+            0x42 => U256::from(self.block()?.timestamp),
+            0x43 => U256::from(self.block()?.number),
+            0x44 => word(self.block()?.prevrandao),
+            0x45 => U256::from(self.block()?.gas_limit),
+            0x46 => U256::from(self.block()?.chain_id),
+            0x48 => self.block()?.base_fee,
+            0x49 => {
+                let tx = self.tx()?;
+                match u64::try_from(self.arg(0)) {
+                    Ok(i) if i < u64::from(tx.blob_count) => {
+                        word(self.context_leaf(BLOB_HASHES_DEPTH, i, tx.blob_hashes)?)
+                    }
+                    _ => U256::ZERO,
+                }
+            }
+            0x4a => self.block()?.blob_base_fee,
+            other => return Err(Stop::unsupported(other, "not a context opcode")),
+        })
+    }
+
+    fn pure(&mut self) -> StepResult<U256> {
         let (a, b) =
             (self.arg(0), if self.witness.stack.len() > 1 { self.arg(1) } else { U256::ZERO });
         let signed = |x: U256| I256::from_raw(x);
@@ -255,11 +392,11 @@ impl<'a> Step<'a> {
                     value.asr(shift).into_raw()
                 }
             }
-            other => return Err(unsupported(other, "not a pure opcode")),
+            other => return Err(Stop::unsupported(other, "not a pure opcode")),
         })
     }
 
-    fn stack_op(&mut self, next_pc: &mut u64) -> Result<Vec<U256>> {
+    fn stack_op(&mut self, next_pc: &mut u64) -> StepResult<Vec<U256>> {
         let opcode = self.opcode;
         let items = &self.witness.stack;
         Ok(match opcode {
@@ -288,11 +425,11 @@ impl<'a> Step<'a> {
                 out.swap(0, last);
                 out
             }
-            other => return Err(unsupported(other, "not a stack opcode")),
+            other => return Err(Stop::unsupported(other, "not a stack opcode")),
         })
     }
 
-    fn control(&mut self, next_pc: &mut u64) -> Result<Vec<U256>> {
+    fn control(&mut self, next_pc: &mut u64) -> StepResult<Vec<U256>> {
         Ok(match self.opcode {
             0x56 => {
                 *next_pc = self.jump_target(self.arg(0))?;
@@ -307,58 +444,58 @@ impl<'a> Step<'a> {
             0x58 => vec![U256::from(self.frame.pc)],
             0x5a => vec![U256::from(self.frame.gas)],
             0x5b => vec![],
-            other => return Err(unsupported(other, "not a control opcode")),
+            other => return Err(Stop::unsupported(other, "not a control opcode")),
         })
     }
 
     /// A valid jump destination, proven by its code chunk (spec §2.2), or a halt.
-    fn jump_target(&self, target: U256) -> Result<u64> {
+    fn jump_target(&self, target: U256) -> StepResult<u64> {
         let size = u64::from(self.frame.code_size);
-        let Ok(target) = u64::try_from(target) else { return Err(halt(self.opcode)) };
+        let Ok(target) = u64::try_from(target) else { return Err(Stop::Halt) };
         if target >= size {
-            return Err(halt(self.opcode));
+            return Err(Stop::Halt);
         }
         let chunk = self.chunk((target / 32) as u32)?;
         if !is_jumpdest_in_chunk(&chunk.bytes, chunk.push_prefix, (target % 32) as u8) {
-            return Err(halt(self.opcode));
+            return Err(Stop::Halt);
         }
         Ok(target)
     }
 
     /// Charges the expansion of memory to cover `[offset, offset + len)` (len > 0) and
     /// returns the offset; a range past 2^32 bytes costs more gas than exists: a halt.
-    fn expand(&mut self, offset: U256, len: u64) -> Result<u64> {
+    fn expand(&mut self, offset: U256, len: u64) -> StepResult<u64> {
         let offset = u64::try_from(offset).ok().filter(|o| *o <= u64::from(u32::MAX));
-        let Some(offset) = offset else { return Err(halt(self.opcode)) };
+        let Some(offset) = offset else { return Err(Stop::Halt) };
         let words = (offset + len).div_ceil(32);
         if words > 1 << WORD_TREE_DEPTH {
             // Past the machine's memory bound (spec §2.1): out of gas at any real gas limit.
-            return Err(halt(self.opcode));
+            return Err(Stop::Halt);
         }
         let current = u64::from(self.frame.memory.len);
         if words > current {
             self.charge(memory_cost(words) - memory_cost(current))?;
-            self.frame.memory.len = u32::try_from(words).map_err(|_| halt(self.opcode))?;
+            self.frame.memory.len = u32::try_from(words).map_err(|_| Stop::Halt)?;
         }
         Ok(offset)
     }
 
     /// The memory words covering `[offset, offset + len)`, verified in access order against
     /// the memory root; writes apply through `write`, each next proof against the new root.
-    fn memory_words(&mut self, offset: u64, len: u64, write: Option<&[u8]>) -> Result<Vec<u8>> {
+    fn memory_words(&mut self, offset: u64, len: u64, write: Option<&[u8]>) -> StepResult<Vec<u8>> {
         let first = offset / 32;
         let last = (offset + len - 1) / 32;
         let count = (last - first + 1) as usize;
         let words = &self.witness.memory;
         if words.len() != count {
-            return Err(Error::BadWitness("the memory witness has the wrong number of words"));
+            return Err(bad("the memory witness has the wrong number of words"));
         }
         let mut bytes = Vec::with_capacity(count * 32);
         for (k, w) in words.iter().enumerate() {
             if w.proof.index != first + k as u64
-                || !w.proof.verifies(w.word, self.frame.memory.root)
+                || !w.proof.verifies(WORD_TREE_DEPTH, w.word, self.frame.memory.root)
             {
-                return Err(Error::BadWitness("a memory word does not verify against the root"));
+                return Err(bad("a memory word does not verify against the root"));
             }
             bytes.extend_from_slice(w.word.as_slice());
             if let Some(data) = write {
@@ -377,7 +514,7 @@ impl<'a> Step<'a> {
         Ok(bytes[start..start + len as usize].to_vec())
     }
 
-    fn memory(&mut self) -> Result<Vec<U256>> {
+    fn memory(&mut self) -> StepResult<Vec<U256>> {
         Ok(match self.opcode {
             0x51 => {
                 let offset = self.expand(self.arg(0), 32)?;
@@ -397,11 +534,11 @@ impl<'a> Step<'a> {
                 vec![]
             }
             0x59 => vec![U256::from(u64::from(self.frame.memory.len) * 32)],
-            other => return Err(unsupported(other, "not a memory opcode")),
+            other => return Err(Stop::unsupported(other, "not a memory opcode")),
         })
     }
 
-    fn frame_field(&mut self) -> Result<U256> {
+    fn frame_field(&mut self) -> StepResult<U256> {
         let frame = self.frame;
         Ok(match self.opcode {
             0x30 => U256::from_be_slice(frame.address.as_slice()),
@@ -411,12 +548,12 @@ impl<'a> Step<'a> {
             0x36 => U256::from(frame.calldata.len),
             0x38 => U256::from(frame.code_size),
             0x3d => U256::from(frame.returndata.len),
-            other => return Err(unsupported(other, "not a frame opcode")),
+            other => return Err(Stop::unsupported(other, "not a frame opcode")),
         })
     }
 
     /// CALLDATALOAD: 32 bytes from `offset`, zero past the end (one or two proven words).
-    fn calldata_word(&self, offset: U256) -> Result<U256> {
+    fn calldata_word(&self, offset: U256) -> StepResult<U256> {
         let len = u64::from(self.frame.calldata.len);
         let offset = match u64::try_from(offset) {
             Ok(offset) if offset < len => offset,
@@ -426,18 +563,157 @@ impl<'a> Step<'a> {
         let count = if offset % 32 == 0 { 1 } else { 2 };
         let words = &self.witness.calldata;
         if words.len() != count {
-            return Err(Error::BadWitness("the calldata witness has the wrong number of words"));
+            return Err(bad("the calldata witness has the wrong number of words"));
         }
         let mut bytes = Vec::with_capacity(64);
         for (k, w) in words.iter().enumerate() {
             if w.proof.index != first + k as u64
-                || !w.proof.verifies(w.word, self.frame.calldata.root)
+                || !w.proof.verifies(WORD_TREE_DEPTH, w.word, self.frame.calldata.root)
             {
-                return Err(Error::BadWitness("a calldata word does not verify against the root"));
+                return Err(bad("a calldata word does not verify against the root"));
             }
             bytes.extend_from_slice(w.word.as_slice());
         }
         let start = (offset % 32) as usize;
         Ok(U256::from_be_slice(&bytes[start..start + 32]))
+    }
+
+    fn tries(&self) -> Tries<'a> {
+        Tries { nodes: &self.witness.tries }
+    }
+
+    /// Charges the EIP-2929 account access (100 warm, 2,600 cold) and warms `address`.
+    fn access_account(&mut self, address: Address) -> StepResult<()> {
+        let coinbase = self.block()?.coinbase;
+        let key = address_key(address);
+        let warm = warm_by_rule(address, coinbase)
+            || self.tries().contains(self.header.warm_addresses, key)?;
+        self.charge(if warm { 100 } else { 2600 })?;
+        if !warm {
+            self.header.warm_addresses = self.tries().insert(self.header.warm_addresses, key)?;
+        }
+        Ok(())
+    }
+
+    /// BALANCE, SELFBALANCE, EXTCODESIZE, EXTCODEHASH, SLOAD, SSTORE, TLOAD, TSTORE
+    /// (spec §5.2, §5.3).
+    fn world(&mut self) -> StepResult<Vec<U256>> {
+        let to_address = |word: U256| Address::from_word(B256::from(word));
+        let me = self.frame.address;
+        let root = self.header.state_root;
+        Ok(match self.opcode {
+            0x31 => {
+                let address = to_address(self.arg(0));
+                self.access_account(address)?;
+                let account = self.tries().account(root, address)?;
+                vec![account.map(|a| a.balance).unwrap_or_default()]
+            }
+            0x47 => {
+                let account = self.tries().account(root, me)?;
+                vec![account.map(|a| a.balance).unwrap_or_default()]
+            }
+            0x3b | 0x3f => {
+                let address = to_address(self.arg(0));
+                self.access_account(address)?;
+                let account = self.tries().account(root, address)?;
+                let Some(account) = account.filter(|a| !is_empty(a)) else {
+                    return Ok(vec![U256::ZERO]);
+                };
+                if self.opcode == 0x3f {
+                    vec![U256::from_be_bytes(account.code_hash.0)]
+                } else if account.code_hash == KECCAK_EMPTY {
+                    vec![U256::ZERO]
+                } else {
+                    let code =
+                        self.witness.account_code.as_ref().ok_or(bad("the code is missing"))?;
+                    if keccak256(code) != account.code_hash {
+                        return Err(bad("the code does not hash to the account's code hash"));
+                    }
+                    vec![U256::from(code.len())]
+                }
+            }
+            0x54 => {
+                let slot = self.arg(0);
+                self.access_slot(slot)?;
+                vec![self.tries().storage(root, me, slot)?]
+            }
+            0x55 => {
+                self.sstore(self.arg(0), self.arg(1))?;
+                vec![]
+            }
+            0x5c => vec![self.tries().transient(self.header.transient, me, self.arg(0))?],
+            0x5d => {
+                self.header.transient = self.tries().set_transient(
+                    self.header.transient,
+                    me,
+                    self.arg(0),
+                    self.arg(1),
+                )?;
+                vec![]
+            }
+            other => return Err(Stop::unsupported(other, "not a world opcode")),
+        })
+    }
+
+    /// Warms storage `slot` of the frame's account; whether it was cold. SLOAD charges 100
+    /// warm and 2,100 cold (EIP-2929).
+    fn access_slot(&mut self, slot: U256) -> StepResult<bool> {
+        let key = pair_key(self.frame.address, slot);
+        let cold = !self.tries().contains(self.header.warm_slots, key)?;
+        if self.opcode == 0x54 {
+            self.charge(if cold { 2100 } else { 100 })?;
+        }
+        if cold {
+            self.header.warm_slots = self.tries().insert(self.header.warm_slots, key)?;
+        }
+        Ok(cold)
+    }
+
+    /// SSTORE: EIP-2200 as amended by EIP-2929 and EIP-3529 (spec §5.3).
+    fn sstore(&mut self, slot: U256, new: U256) -> StepResult<()> {
+        if self.frame.gas <= 2300 {
+            return Err(Stop::Halt); // EIP-2200: the call stipend cannot store
+        }
+        let me = self.frame.address;
+        let tx = self.tx()?;
+        let current = self.tries().storage(self.header.state_root, me, slot)?;
+        let original = self.tries().storage(tx.start_state_root, me, slot)?;
+        let cold = self.access_slot(slot)?;
+        let mut cost = if cold { 2100 } else { 0 };
+        cost += if new == current {
+            100
+        } else if original == current {
+            if original.is_zero() { 20_000 } else { 2_900 }
+        } else {
+            100
+        };
+        self.charge(cost)?;
+
+        // EIP-3529 refunds: clearing a slot earns 4,800; restoring the original value earns
+        // back what its first write cost beyond a warm read.
+        let mut refund = i128::from(self.header.refund);
+        if new != current {
+            if original == current {
+                if !original.is_zero() && new.is_zero() {
+                    refund += 4_800;
+                }
+            } else {
+                if !original.is_zero() {
+                    if current.is_zero() {
+                        refund -= 4_800;
+                    } else if new.is_zero() {
+                        refund += 4_800;
+                    }
+                }
+                if original == new {
+                    refund += if original.is_zero() { 19_900 } else { 2_800 };
+                }
+            }
+            self.header.state_root =
+                self.tries().set_storage(self.header.state_root, me, slot, new)?;
+        }
+        self.header.refund = u64::try_from(refund)
+            .map_err(|_| Stop::Fail(Error::BadWitness("the refund counter would go below zero")))?;
+        Ok(())
     }
 }

@@ -64,9 +64,14 @@ impl MerkleProof {
         node
     }
 
-    /// Whether `leaf` at this proof's index is in the tree with `root`.
-    pub fn verifies(&self, leaf: B256, root: B256) -> bool {
-        self.root(leaf) == root
+    /// Whether `leaf` at this proof's index is a leaf of the tree of `depth` with `root`.
+    ///
+    /// The proof must have exactly `depth` siblings and an index below `2^depth`: a shorter
+    /// proof would pass an inner node off as a leaf, which is how a forged word would verify.
+    pub fn verifies(&self, depth: u8, leaf: B256, root: B256) -> bool {
+        self.siblings.len() == usize::from(depth)
+            && u128::from(self.index) >> depth == 0
+            && self.root(leaf) == root
     }
 }
 
@@ -223,6 +228,20 @@ mod tests {
         assert!(tree.proof(4).is_err());
     }
 
+    /// An inner node with the proof of its subtree does not pass as a leaf.
+    #[test]
+    fn short_proofs_do_not_verify() {
+        let tree = FixedMerkleTree::new(4, B256::ZERO, (0..16).map(leaf).collect()).unwrap();
+        let full = tree.proof(5).unwrap();
+        let inner = tree.node(1, 2);
+        let short = MerkleProof { index: 2, siblings: full.siblings[1..].to_vec() };
+        assert_eq!(short.root(inner), tree.root());
+        assert!(!short.verifies(4, inner, tree.root()));
+        assert!(full.verifies(4, tree.leaf(5), tree.root()));
+        let wide = MerkleProof { index: 5 + 16, ..full };
+        assert!(!wide.verifies(4, tree.leaf(5), tree.root()));
+    }
+
     proptest! {
         #[test]
         fn roots_proofs_and_updates_match_a_naive_tree(
@@ -244,8 +263,8 @@ mod tests {
             }
             for index in 0..capacity as u64 {
                 let proof = tree.proof(index).unwrap();
-                prop_assert!(proof.verifies(tree.leaf(index), tree.root()));
-                prop_assert!(!proof.verifies(B256::repeat_byte(0xab), tree.root()) || tree.leaf(index) == B256::repeat_byte(0xab));
+                prop_assert!(proof.verifies(depth, tree.leaf(index), tree.root()));
+                prop_assert!(!proof.verifies(depth, B256::repeat_byte(0xab), tree.root()) || tree.leaf(index) == B256::repeat_byte(0xab));
             }
         }
     }

@@ -2,6 +2,7 @@
 //! first (§2). Section numbers in the docs below refer to that document.
 
 mod code;
+mod context;
 mod execute;
 mod merkle;
 mod mpt;
@@ -11,12 +12,17 @@ mod sponge;
 mod stack;
 mod state;
 mod word_tree;
+mod world;
 
 #[cfg(test)]
 mod differential;
 
 pub use code::{
     CODE_TREE_DEPTH, CodeChunk, CodeTree, MAX_CODE_SIZE, is_jumpdest_in_chunk, push_data_prefixes,
+};
+pub use context::{
+    BLOB_HASHES_DEPTH, BLOCK_HASHES_DEPTH, BlockContext, Contexts, FrameExit, LeafWitness,
+    TxContext,
 };
 pub use execute::{StepWitness, WordWitness, execute};
 pub use merkle::{FixedMerkleTree, MerkleProof};
@@ -30,6 +36,10 @@ pub use state::{
     SPEC_VERSION, Status,
 };
 pub use word_tree::{WORD_TREE_DEPTH, WordTree};
+pub use world::{
+    Tries, WARM, World, WorldRoots, address_key, decode_account, decode_word, is_empty, pair_key,
+    slot_key, warm_by_rule, word_value,
+};
 
 use alloy_primitives::{B256, keccak256};
 

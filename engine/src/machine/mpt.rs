@@ -20,7 +20,7 @@ use alloy_trie::EMPTY_ROOT_HASH;
 use std::collections::HashMap;
 
 /// The nodes of a trie witness, by hash. Nodes may come in any order; extra nodes are ignored.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrieWitness {
     nodes: HashMap<B256, Bytes>,
 }
@@ -108,6 +108,37 @@ impl TrieWitness {
         self.minimal(|walk| walk.set(root, key, value).map(drop))
     }
 
+    /// Sets `key` to `value` in the trie with `root` and keeps every node the new trie has
+    /// (the old ones stay too): the prover's way to hold a trie through its history, so that
+    /// a proof against any root it passed through can still be cut from it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::set`].
+    pub fn apply(&mut self, root: B256, key: B256, value: Option<&[u8]>) -> Result<B256> {
+        let node = Walk(&*self).set_node(root, key, value)?;
+        if node == Node::Empty {
+            return Ok(EMPTY_ROOT_HASH);
+        }
+        let mut fresh = Vec::new();
+        node.collect_fresh(&mut fresh);
+        let rlp = Bytes::from(node.encode());
+        let root = keccak256(&rlp);
+        self.nodes.extend(fresh);
+        self.nodes.insert(root, rlp);
+        Ok(root)
+    }
+
+    /// Adds the nodes of `other`.
+    pub fn extend(&mut self, other: Self) {
+        self.nodes.extend(other.nodes);
+    }
+
+    /// The nodes, in no particular order (what a witness sends).
+    pub fn nodes(&self) -> impl Iterator<Item = &Bytes> {
+        self.nodes.values()
+    }
+
     fn minimal(&self, op: impl FnOnce(&Walk<'_, Recorder<'_>>) -> Result<()>) -> Result<Self> {
         let recorder = Recorder { witness: self, used: Default::default() };
         op(&Walk(&recorder))?;
@@ -152,17 +183,21 @@ impl<S: NodeSource + ?Sized> Walk<'_, S> {
     }
 
     fn set(&self, root: B256, key: B256, value: Option<&[u8]>) -> Result<B256> {
-        let path = nibbles(key);
-        let node = self.root_node(root)?;
-        let updated = match value {
-            Some([]) => return Err(Error::MalformedTrieNode("an empty value cannot be stored")),
-            Some(value) => self.insert(node, &path, Bytes::copy_from_slice(value))?,
-            None => self.delete(node, &path)?,
-        };
-        Ok(match updated {
+        Ok(match self.set_node(root, key, value)? {
             Node::Empty => EMPTY_ROOT_HASH,
             node => keccak256(node.encode()),
         })
+    }
+
+    /// The new root node after a set.
+    fn set_node(&self, root: B256, key: B256, value: Option<&[u8]>) -> Result<Node> {
+        let path = nibbles(key);
+        let node = self.root_node(root)?;
+        match value {
+            Some([]) => Err(Error::MalformedTrieNode("an empty value cannot be stored")),
+            Some(value) => self.insert(node, &path, Bytes::copy_from_slice(value)),
+            None => self.delete(node, &path),
+        }
     }
 
     fn root_node(&self, root: B256) -> Result<Node> {
@@ -175,7 +210,7 @@ impl<S: NodeSource + ?Sized> Walk<'_, S> {
     fn resolve(&self, child: Child) -> Result<Node> {
         match child {
             Child::Empty => Ok(Node::Empty),
-            Child::Inline(node) => Ok(*node),
+            Child::Inline(node) | Child::Fresh(_, node) => Ok(*node),
             Child::Hash(hash) => {
                 let rlp = self.0.node(&hash).ok_or(Error::MissingProofNode(hash))?;
                 Node::decode(rlp)
@@ -290,6 +325,8 @@ enum Child {
     Empty,
     Hash(B256),
     Inline(Box<Node>),
+    /// A node this walk created: referenced by hash, the node kept for [`TrieWitness::apply`].
+    Fresh(B256, Box<Node>),
 }
 
 #[derive(Default)]
@@ -329,7 +366,7 @@ impl Child {
                 if rlp.len() < 32 {
                     Self::Inline(Box::new(node))
                 } else {
-                    Self::Hash(keccak256(rlp))
+                    Self::Fresh(keccak256(rlp), Box::new(node))
                 }
             }
         }
@@ -338,13 +375,32 @@ impl Child {
     fn encode(&self, out: &mut Vec<u8>) {
         match self {
             Self::Empty => out.push(EMPTY_STRING_CODE),
-            Self::Hash(hash) => alloy_rlp::Encodable::encode(hash, out),
+            Self::Hash(hash) | Self::Fresh(hash, _) => alloy_rlp::Encodable::encode(hash, out),
             Self::Inline(node) => out.extend_from_slice(&node.encode()),
         }
     }
 }
 
 impl Node {
+    /// Every node created by a walk below this one, with its RLP.
+    fn collect_fresh(&self, out: &mut Vec<(B256, Bytes)>) {
+        let children: &[Child] = match self {
+            Self::Extension { child, .. } => std::slice::from_ref(child),
+            Self::Branch { children, .. } => &children[..],
+            Self::Empty | Self::Leaf { .. } => &[],
+        };
+        for child in children {
+            match child {
+                Child::Fresh(hash, node) => {
+                    out.push((*hash, Bytes::from(node.encode())));
+                    node.collect_fresh(out);
+                }
+                Child::Inline(node) => node.collect_fresh(out),
+                Child::Empty | Child::Hash(_) => {}
+            }
+        }
+    }
+
     /// `prefix` then `node`: merges paths into leaves and extensions, wraps branches.
     fn with_prefix(prefix: &[u8], node: Self) -> Self {
         if prefix.is_empty() {
@@ -576,6 +632,40 @@ mod tests {
             prop_assert_eq!(minimal.set(root, key, value).unwrap(), expected_root);
             let minimal = witness.minimal_for_get(root, key).unwrap();
             prop_assert_eq!(minimal.get(root, key).unwrap(), witness.get(root, key).unwrap());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// A store built only by `apply` (inserts, updates, deletes from the empty trie)
+        /// matches alloy-trie after every operation, and still proves reads against every
+        /// root it passed through.
+        #[test]
+        fn apply_keeps_every_version(ops in proptest::collection::vec((entries(), any::<bool>()), 1..4)) {
+            let mut store = TrieWitness::default();
+            let mut root = EMPTY_ROOT_HASH;
+            let mut map = BTreeMap::new();
+            let mut history = Vec::new();
+            for (entries, delete) in ops {
+                for (key, value) in entries {
+                    if delete && map.contains_key(&key) {
+                        map.remove(&key);
+                        root = store.apply(root, key, None).unwrap();
+                    } else {
+                        map.insert(key, value.clone());
+                        root = store.apply(root, key, Some(&value)).unwrap();
+                    }
+                    prop_assert_eq!(root, oracle(&map).0);
+                }
+                history.push((root, map.clone()));
+            }
+            for (root, map) in history {
+                for (key, value) in &map {
+                    let proof = store.minimal_for_get(root, *key).unwrap();
+                    prop_assert_eq!(proof.get(root, *key).unwrap().map(|v| v.to_vec()), Some(value.clone()));
+                }
+            }
         }
     }
 

@@ -15,8 +15,16 @@ pub enum Family {
     /// Frame fields: ADDRESS, CALLER, CALLVALUE, CALLDATASIZE, CODESIZE, RETURNDATASIZE,
     /// and CALLDATALOAD.
     Frame,
-    /// Everything the executor does not run yet (contexts, accounts, storage, micro-stepped
-    /// operations, frames, halts): counted as unsupported, never as passing.
+    /// The transaction and block contexts: ORIGIN, GASPRICE, BLOCKHASH, COINBASE, TIMESTAMP,
+    /// NUMBER, PREVRANDAO, GASLIMIT, CHAINID, BASEFEE, BLOBHASH, BLOBBASEFEE.
+    Context,
+    /// STOP: the frame ends with success and empty output (a pending frame exit).
+    Exit,
+    /// The world: BALANCE, SELFBALANCE, EXTCODESIZE, EXTCODEHASH (accounts), SLOAD, SSTORE
+    /// (storage), TLOAD, TSTORE (transient storage).
+    World,
+    /// Everything the executor does not run yet (accounts, storage, micro-stepped
+    /// operations, frames): counted as unsupported, never as passing.
     Unsupported,
     /// Undefined bytes and INVALID (0xFE): an exceptional halt.
     Invalid,
@@ -45,7 +53,7 @@ const INVALID: OpInfo = op(0, 0, 0, Family::Invalid);
 pub const OPCODES: [OpInfo; 256] = {
     use Family::*;
     let mut t = [INVALID; 256];
-    t[0x00] = op(0, 0, 0, Unsupported); // STOP: a frame exit
+    t[0x00] = op(0, 0, 0, Exit); // STOP
     t[0x01] = op(2, 1, 3, Pure); // ADD
     t[0x02] = op(2, 1, 5, Pure); // MUL
     t[0x03] = op(2, 1, 3, Pure); // SUB
@@ -65,8 +73,8 @@ pub const OPCODES: [OpInfo; 256] = {
     }
     t[0x20] = op(2, 1, 30, Unsupported); // KECCAK256
     t[0x30] = op(0, 1, 2, Frame); // ADDRESS
-    t[0x31] = op(1, 1, 0, Unsupported); // BALANCE
-    t[0x32] = op(0, 1, 2, Unsupported); // ORIGIN
+    t[0x31] = op(1, 1, 0, World); // BALANCE
+    t[0x32] = op(0, 1, 2, Context); // ORIGIN
     t[0x33] = op(0, 1, 2, Frame); // CALLER
     t[0x34] = op(0, 1, 2, Frame); // CALLVALUE
     t[0x35] = op(1, 1, 3, Frame); // CALLDATALOAD
@@ -74,33 +82,35 @@ pub const OPCODES: [OpInfo; 256] = {
     t[0x37] = op(3, 0, 3, Unsupported); // CALLDATACOPY
     t[0x38] = op(0, 1, 2, Frame); // CODESIZE
     t[0x39] = op(3, 0, 3, Unsupported); // CODECOPY
-    t[0x3a] = op(0, 1, 2, Unsupported); // GASPRICE
-    t[0x3b] = op(1, 1, 0, Unsupported); // EXTCODESIZE
+    t[0x3a] = op(0, 1, 2, Context); // GASPRICE
+    t[0x3b] = op(1, 1, 0, World); // EXTCODESIZE
     t[0x3c] = op(4, 0, 0, Unsupported); // EXTCODECOPY
     t[0x3d] = op(0, 1, 2, Frame); // RETURNDATASIZE
     t[0x3e] = op(3, 0, 3, Unsupported); // RETURNDATACOPY
-    t[0x3f] = op(1, 1, 0, Unsupported); // EXTCODEHASH
-    t[0x40] = op(1, 1, 20, Unsupported); // BLOCKHASH
+    t[0x3f] = op(1, 1, 0, World); // EXTCODEHASH
+    t[0x40] = op(1, 1, 20, Context); // BLOCKHASH
     let mut i = 0x41;
     while i <= 0x4a {
-        // COINBASE TIMESTAMP NUMBER PREVRANDAO GASLIMIT CHAINID SELFBALANCE BASEFEE BLOBHASH BLOBBASEFEE
-        t[i] = op(if i == 0x49 { 1 } else { 0 }, 1, 2, Unsupported);
+        // COINBASE TIMESTAMP NUMBER PREVRANDAO GASLIMIT CHAINID BASEFEE BLOBBASEFEE
+        t[i] = op(0, 1, 2, Context);
         i += 1;
     }
+    t[0x47] = op(0, 1, 5, World); // SELFBALANCE (EIP-1884)
+    t[0x49] = op(1, 1, 3, Context); // BLOBHASH (EIP-4844)
     t[0x50] = op(1, 0, 2, Stack); // POP
     t[0x51] = op(1, 1, 3, Memory); // MLOAD
     t[0x52] = op(2, 0, 3, Memory); // MSTORE
     t[0x53] = op(2, 0, 3, Memory); // MSTORE8
-    t[0x54] = op(1, 1, 0, Unsupported); // SLOAD
-    t[0x55] = op(2, 0, 0, Unsupported); // SSTORE
+    t[0x54] = op(1, 1, 0, World); // SLOAD
+    t[0x55] = op(2, 0, 0, World); // SSTORE
     t[0x56] = op(1, 0, 8, Control); // JUMP
     t[0x57] = op(2, 0, 10, Control); // JUMPI
     t[0x58] = op(0, 1, 2, Control); // PC
     t[0x59] = op(0, 1, 2, Memory); // MSIZE
     t[0x5a] = op(0, 1, 2, Control); // GAS
     t[0x5b] = op(0, 0, 1, Control); // JUMPDEST
-    t[0x5c] = op(1, 1, 100, Unsupported); // TLOAD
-    t[0x5d] = op(2, 0, 100, Unsupported); // TSTORE
+    t[0x5c] = op(1, 1, 100, World); // TLOAD
+    t[0x5d] = op(2, 0, 100, World); // TSTORE
     t[0x5e] = op(3, 0, 3, Unsupported); // MCOPY
     t[0x5f] = op(0, 1, 2, Stack); // PUSH0
     let mut i = 0x60;

@@ -219,6 +219,11 @@ impl FrameSnapshot {
             stack: operands,
             memory,
             calldata,
+            block: None,
+            tx: None,
+            leaf: None,
+            tries: Default::default(),
+            account_code: None,
         })
     }
 

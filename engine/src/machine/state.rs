@@ -54,6 +54,8 @@ pub enum PendingKind {
     Log = 3,
     /// Transaction begin (spec §8.1).
     TxBegin = 16,
+    /// A frame ended and waits for its exit step (spec §4.5, §6.2).
+    FrameExit = 17,
 }
 
 /// The kind of a frame (spec §4.2).

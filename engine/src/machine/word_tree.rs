@@ -149,7 +149,7 @@ mod tests {
         bytes[30..34].copy_from_slice(&[1, 2, 3, 4]);
         assert_eq!(memory, WordTree::from_bytes(&bytes).unwrap());
         let proof = memory.proof(1).unwrap();
-        assert!(proof.verifies(memory.word(1), memory.root()));
+        assert!(proof.verifies(WORD_TREE_DEPTH, memory.word(1), memory.root()));
         assert_eq!(proof.siblings.len(), WORD_TREE_DEPTH as usize);
     }
 }
