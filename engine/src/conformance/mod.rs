@@ -9,6 +9,7 @@
 mod blockchain;
 mod state;
 mod steps;
+mod world;
 
 pub use blockchain::run_blockchain_test;
 pub use state::{check_state_test_steps, run_state_test};

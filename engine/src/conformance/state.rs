@@ -55,13 +55,17 @@ pub fn check_state_test_steps(
         }
         (Err(e), None) => return (Err(e.into()), StepReport::default()),
     };
-    let mut state =
-        State::builder().with_cached_prestate(case.pre_state()).with_bundle_update().build();
+    let pre = case.pre_state();
+    let checker = match StepChecker::new(selection).with_pre_state(&pre) {
+        Ok(checker) => checker,
+        Err(e) => return (Err(e.into()), StepReport::default()),
+    };
+    let mut state = State::builder().with_cached_prestate(pre).with_bundle_update().build();
     let mut evm = Context::mainnet()
         .with_cfg(cfg)
         .with_block(block)
         .with_db(&mut state)
-        .build_mainnet_with_inspector((Eip7610, StepChecker::new(selection)));
+        .build_mainnet_with_inspector((Eip7610, checker));
     let result = evm.inspect_tx_commit(tx);
     let checker = std::mem::replace(&mut evm.inspector.1, StepChecker::new(selection));
     drop(evm);

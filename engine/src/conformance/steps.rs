@@ -11,12 +11,16 @@
 //! settled when revm ends the frame, against revm's outcome (success for STOP, an error for a
 //! halt).
 //!
-//! Scope (spec §5, Engine I): the check covers each frame's own state and the block and
-//! transaction contexts (spec §4.4), read from revm's context. The header's world-state
-//! fields (state root, warm sets, transient storage, logs, refund, the caller chain, and
-//! `start_state_root` in the transaction context) are held at zero here: the steps checked
-//! never change them (spec §5.2), and tracking them per step is the lazy trace's job.
+//! Scope (spec §5, Engine I): the check covers each frame's own state, the block and
+//! transaction contexts (spec §4.4), read from revm's context, and — when the checker is
+//! given the pre-state ([`StepChecker::with_pre_state`]) — the world: state root, warm sets,
+//! transient storage (kept by replaying revm's journal, see `world.rs`) and the refund
+//! counter (revm's per-frame refunds summed over the live frames). The logs, the caller chain,
+//! the `created` set and the frames' checkpoints are held at zero: the steps checked never
+//! read them (spec §5.2), and frame entry and exit are Engine II's.
 
+use super::world::WorldTracker;
+use crate::Result;
 use crate::machine::{
     BlockContext, Chain, CodeTree, Contexts, Family, ForkId, FrameExit, FrameKind, FrameSnapshot,
     MachineState, OPCODES, PendingKind, Stack, Status, TxContext, WordTree, execute,
@@ -26,6 +30,9 @@ use revm::{
     Database, Inspector,
     bytecode::opcode::OPCODE_INFO,
     context::{Block, Cfg, ContextTr, Transaction, TransactionType},
+    context_interface::transaction::AccessListItemTr,
+    database::CacheState,
+    inspector::JournalExt,
     interpreter::{
         CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome, CreateScheme,
         InstructionResult, Interpreter,
@@ -132,6 +139,10 @@ struct LiveFrame {
     prediction: Option<Prediction>,
     /// The frame's code is past the machine's bound: its steps are all unsupported.
     oversized_code: bool,
+    /// The refund counter when the frame started (its callers' refunds so far), in gas.
+    refund_base: i64,
+    /// revm's refund of this frame at its last step (its own and its finished callees').
+    refunded: i64,
 }
 
 /// The inspector that checks steps as revm executes them; see the module docs.
@@ -149,6 +160,8 @@ pub struct StepChecker {
     seen: [bool; 256],
     /// The block and transaction contexts, read from revm when the top frame starts.
     contexts: Option<Contexts>,
+    /// The world, when the pre-state is known.
+    world: Option<WorldTracker>,
     report: StepReport,
 }
 
@@ -164,8 +177,20 @@ impl StepChecker {
             calldatas: Vec::new(),
             seen: [false; 256],
             contexts: None,
+            world: None,
             report: StepReport::default(),
         }
+    }
+
+    /// Checks the world too (state root, warm sets, transient storage, refunds), starting
+    /// from `pre`, the state before the transaction.
+    ///
+    /// # Errors
+    ///
+    /// None for a well-formed pre-state (the world's tries are built here).
+    pub fn with_pre_state(mut self, pre: &CacheState) -> Result<Self> {
+        self.world = Some(WorldTracker::new(pre)?);
+        Ok(self)
     }
 
     /// The report, after the transaction ran (settles any frame still open).
@@ -179,12 +204,50 @@ impl StepChecker {
     /// The header around a frame: the contexts, and world-state fields at zero (see the module
     /// docs).
     fn header(&self, frame_hash: B256) -> MachineState {
+        let refund = self.frames.last().map(|f| f.refund_base + f.refunded).unwrap_or(0);
+        self.header_with_refund(frame_hash, refund)
+    }
+
+    /// [`Self::header`] with the refund counter given (for a frame already popped).
+    fn header_with_refund(&self, frame_hash: B256, refund: i64) -> MachineState {
         let mut state = header(frame_hash);
         if let Some(contexts) = &self.contexts {
             state.block_hash = contexts.block.hash();
             state.tx_hash = contexts.tx.hash();
         }
+        if let Some(tracker) = &self.world {
+            let roots = tracker.world.roots;
+            state.state_root = roots.state_root;
+            state.warm_addresses = roots.warm_addresses;
+            state.warm_slots = roots.warm_slots;
+            state.transient = roots.transient;
+            state.refund = u64::try_from(refund).unwrap_or_default();
+        }
         state
+    }
+
+    /// Completes `witness` with the world nodes (and code) the step reads: the prover runs
+    /// the executor once over a recording view of its whole store and keeps what it read.
+    fn world_witness(&self, pre: B256, opcode: u8, witness: &mut crate::machine::StepWitness) {
+        let Some(tracker) = &self.world else { return };
+        if let Some(contexts) = &self.contexts {
+            match opcode {
+                0x31 | 0x3b | 0x3f => witness.block = Some(contexts.block),
+                0x55 => witness.tx = Some(contexts.tx),
+                _ => {}
+            }
+        }
+        if opcode == 0x3b
+            && let Some(address) = witness.stack.last()
+        {
+            let address = alloy_primitives::Address::from_word(B256::from(*address));
+            if let Ok(Some(account)) = tracker.world.account(address) {
+                witness.account_code = tracker.codes.get(&account.code_hash).cloned();
+            }
+        }
+        witness.tries = tracker.world.store().recording();
+        let _ = execute(pre, witness);
+        witness.tries = witness.tries.recorded();
     }
 
     fn selected(&mut self, opcode: u8) -> bool {
@@ -209,7 +272,8 @@ impl StepChecker {
                     // revm's gas (all of it consumed by a halt), and the pending exit.
                     let mut exited = frame.snapshot.frame().ok()?;
                     exited.gas = if end.success { end.gas } else { 0 };
-                    let mut state = self.header(exited.hash());
+                    let refund = frame.refund_base + frame.refunded;
+                    let mut state = self.header_with_refund(exited.hash(), refund);
                     state.pending_kind = PendingKind::FrameExit;
                     state.pending_hash = FrameExit::empty(end.success).hash();
                     Some(state.commitment())
@@ -375,11 +439,30 @@ fn contexts<CTX: ContextTr>(context: &mut CTX) -> Contexts {
     Contexts { block: block_context, history, tx: tx_context, blobs }
 }
 
-impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
+impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
     fn initialize_interp(&mut self, interp: &mut Interpreter, context: &mut CTX) {
         if self.contexts.is_none() {
-            self.contexts = Some(contexts(context));
+            let mut contexts = contexts(context);
+            if let Some(tracker) = &mut self.world {
+                contexts.tx.start_state_root = tracker.start_state_root;
+                let access_list: Vec<(alloy_primitives::Address, Vec<U256>)> = context
+                    .tx()
+                    .access_list()
+                    .map(|list| {
+                        list.map(|item| {
+                            let slots = item.storage_slots().map(|s| U256::from_be_bytes(s.0));
+                            (*item.address(), slots.collect())
+                        })
+                        .collect()
+                    })
+                    .unwrap_or_default();
+                if tracker.begin(contexts.block.coinbase, access_list).is_err() {
+                    self.world = None; // cannot happen: the store was built here
+                }
+            }
+            self.contexts = Some(contexts);
         }
+        let refund_base = self.frames.last().map(|f| f.refund_base + f.refunded).unwrap_or(0);
         let code = interp.bytecode.original_byte_slice();
         let code_hash = keccak256(code);
         let tree = match self.codes.get(&code_hash) {
@@ -441,10 +524,12 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
             returndata: Bytes::new(),
             prediction: None,
             oversized_code,
+            refund_base,
+            refunded: 0,
         });
     }
 
-    fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
+    fn step(&mut self, interp: &mut Interpreter, context: &mut CTX) {
         self.report.steps += 1;
         let Some(frame) = self.frames.last() else { return };
         let opcode = frame.snapshot.code_byte(interp.bytecode.pc());
@@ -452,19 +537,28 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
         let family = OPCODES[opcode as usize].family;
         if oversized_code {
             *self.report.unsupported.entry("code over 131072 bytes".into()).or_default() += 1;
-        } else if matches!(family, Family::Unsupported | Family::World) {
+        } else if matches!(family, Family::Unsupported)
+            || (family == Family::World && self.world.is_none())
+        {
             *self.report.unsupported.entry(name(opcode)).or_default() += 1;
         }
-        let check = !oversized_code
-            && !matches!(family, Family::Unsupported | Family::World)
-            && self.selected(opcode);
+        let check = !oversized_code && !matches!(family, Family::Unsupported)
+            || (family == Family::World && self.world.is_none()) && self.selected(opcode);
 
         let Some(frame) = self.frames.last_mut() else { return };
         // Bring the frame's snapshot up to revm's state only when a step is settled or
         // checked here: a sample skips the commitments of every other step.
+        frame.refunded = interp.gas.refunded();
         if settling || check {
             sync(frame, interp);
+            if let Some(tracker) = &mut self.world
+                && tracker.sync(context).is_err()
+            {
+                self.world = None; // cannot happen: every node the store needs, it made
+                self.report.mismatch("the world could not follow revm's journal".into());
+            }
         }
+        let Some(frame) = self.frames.last_mut() else { return };
         frame.synced = settling || check;
         frame.last_opcode = Some(opcode);
         frame.last_write = memory_write(opcode, interp.stack.data());
@@ -506,6 +600,9 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
             let mut witness = snapshot.witness(pre)?;
             if let Some(contexts) = &self.contexts {
                 contexts.complete(opcode, &mut witness)?;
+            }
+            if OPCODES[opcode as usize].family == Family::World {
+                self.world_witness(pre.commitment(), opcode, &mut witness);
             }
             let post = execute(pre.commitment(), &witness)?;
             // Whether the step ended the frame: the post-state is the pre-state with a pending

@@ -17,13 +17,29 @@ use crate::{Error, Result};
 use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_rlp::{EMPTY_STRING_CODE, Header};
 use alloy_trie::EMPTY_ROOT_HASH;
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+};
 
 /// The nodes of a trie witness, by hash. Nodes may come in any order; extra nodes are ignored.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// A witness may be *recording* (see [`TrieWitness::recording`]): it then remembers every node
+/// a walk resolves, which is how the prover cuts its full store down to exactly the nodes a
+/// step reads. Clones share the nodes (copy on write).
+#[derive(Clone, Debug, Default)]
 pub struct TrieWitness {
-    nodes: HashMap<B256, Bytes>,
+    nodes: Arc<HashMap<B256, Bytes>>,
+    used: Option<Arc<Mutex<Vec<B256>>>>,
 }
+
+impl PartialEq for TrieWitness {
+    fn eq(&self, other: &Self) -> bool {
+        self.nodes == other.nodes
+    }
+}
+
+impl Eq for TrieWitness {}
 
 /// Where a walk finds nodes by hash: a witness, or a witness that records what was read (the
 /// prover's way to cut a full trie down to the minimal witness of one operation).
@@ -33,7 +49,11 @@ trait NodeSource {
 
 impl NodeSource for TrieWitness {
     fn node(&self, hash: &B256) -> Option<&Bytes> {
-        self.nodes.get(hash)
+        let node = self.nodes.get(hash)?;
+        if let Some(used) = &self.used {
+            used.lock().unwrap_or_else(PoisonError::into_inner).push(*hash);
+        }
+        Some(node)
     }
 }
 
@@ -54,7 +74,24 @@ impl NodeSource for Recorder<'_> {
 impl TrieWitness {
     /// A witness of these RLP-encoded nodes (as `eth_getProof` returns them, or any superset).
     pub fn new(nodes: impl IntoIterator<Item = Bytes>) -> Self {
-        Self { nodes: nodes.into_iter().map(|node| (keccak256(&node), node)).collect() }
+        let nodes = nodes.into_iter().map(|node| (keccak256(&node), node)).collect();
+        Self { nodes: Arc::new(nodes), used: None }
+    }
+
+    /// A view of the same nodes that records every node a walk resolves; read the record
+    /// with [`TrieWitness::recorded`].
+    pub fn recording(&self) -> Self {
+        Self { nodes: self.nodes.clone(), used: Some(Arc::default()) }
+    }
+
+    /// The nodes a recording view (or any clone of it) resolved so far, as a witness of its
+    /// own; empty for a view that does not record.
+    pub fn recorded(&self) -> Self {
+        let Some(used) = &self.used else { return Self::default() };
+        let used = used.lock().unwrap_or_else(PoisonError::into_inner);
+        let nodes =
+            used.iter().filter_map(|hash| Some((*hash, self.nodes.get(hash)?.clone()))).collect();
+        Self { nodes: Arc::new(nodes), used: None }
     }
 
     /// The number of nodes.
@@ -124,14 +161,10 @@ impl TrieWitness {
         node.collect_fresh(&mut fresh);
         let rlp = Bytes::from(node.encode());
         let root = keccak256(&rlp);
-        self.nodes.extend(fresh);
-        self.nodes.insert(root, rlp);
+        let nodes = Arc::make_mut(&mut self.nodes);
+        nodes.extend(fresh);
+        nodes.insert(root, rlp);
         Ok(root)
-    }
-
-    /// Adds the nodes of `other`.
-    pub fn extend(&mut self, other: Self) {
-        self.nodes.extend(other.nodes);
     }
 
     /// The nodes, in no particular order (what a witness sends).
@@ -148,7 +181,7 @@ impl TrieWitness {
             .into_iter()
             .filter_map(|hash| Some((hash, self.nodes.get(&hash)?.clone())))
             .collect();
-        Ok(Self { nodes })
+        Ok(Self { nodes: Arc::new(nodes), used: None })
     }
 }
 
