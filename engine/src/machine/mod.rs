@@ -16,6 +16,8 @@ mod world;
 
 #[cfg(test)]
 mod differential;
+#[cfg(test)]
+mod world_steps;
 
 pub use code::{
     CODE_TREE_DEPTH, CodeChunk, CodeTree, MAX_CODE_SIZE, is_jumpdest_in_chunk, push_data_prefixes,
