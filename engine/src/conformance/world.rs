@@ -49,15 +49,13 @@ impl WorldTracker {
             };
             (address, leaf)
         }))?;
-        let codes = pre
-            .accounts
-            .values()
-            .filter_map(|cached| cached.account.as_ref())
-            .filter_map(|account| {
-                let code = account.info.code.as_ref()?;
-                Some((account.info.code_hash, code.original_bytes()))
-            })
-            .collect();
+        let mut codes: HashMap<B256, Bytes> =
+            pre.contracts.iter().map(|(hash, code)| (*hash, code.original_bytes())).collect();
+        for account in pre.accounts.values().filter_map(|cached| cached.account.as_ref()) {
+            if let Some(code) = &account.info.code {
+                codes.entry(account.info.code_hash).or_insert_with(|| code.original_bytes());
+            }
+        }
         Ok(Self {
             start_state_root: world.roots.state_root,
             world,
