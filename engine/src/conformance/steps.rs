@@ -7,19 +7,27 @@
 //! witness of the new step and runs the executor on it. A step the executor does not run is
 //! counted as unsupported under its kind, never as passing.
 //!
-//! Scope (spec §5, Engine I): the check covers each frame's own state. The header's
-//! world-state fields (state root, warm sets, transient storage, logs, refund, contexts) are
-//! held fixed here: the steps checked never change them (spec §5.2), and tracking them per
-//! step is the lazy trace's job.
+//! An instruction over unbounded data (KECCAK256, the copies, LOG0–LOG4) is several machine
+//! steps (spec §5.5): the checker runs the executor on its opening step, then on each
+//! micro-step, whose witness the prover ([`MicroRun`]) builds from its own model of the
+//! pending state, each fed the executor's previous output as its pre-state; the commitment
+//! after the last micro-step is settled against revm's state like any other post-state, and
+//! every micro-step counts as checked only when it matches.
+//!
+//! Scope (spec §5, Engine I): the check covers each frame's own state and the log chain, which
+//! the checker keeps per transaction from the logs revm emits (restored when a frame fails, as
+//! the frame's checkpoint restores it). The header's other world-state fields (state root,
+//! warm sets, transient storage, refund, contexts) are held fixed here: the steps checked
+//! never change them (spec §5.2), and tracking them per step is the lazy trace's job.
 
 use crate::{
     Error,
     machine::{
-        Chain, CodeTree, Family, ForkId, FrameKind, FrameSnapshot, MachineState, OPCODES,
-        PendingKind, Stack, Status, WordTree, execute,
+        Chain, CodeTree, Family, ForkId, FrameKind, FrameSnapshot, MachineState, MicroRun,
+        MicroStepKind, OPCODES, PendingKind, Stack, Status, WordTree, execute, hash_pair, log_item,
     },
 };
-use alloy_primitives::{B256, Bytes, U256, keccak256};
+use alloy_primitives::{B256, Bytes, Log, U256, keccak256};
 use revm::{
     Inspector,
     bytecode::opcode::OPCODE_INFO,
@@ -56,7 +64,9 @@ pub struct StepReport {
     pub mismatch_count: u64,
     /// Steps the executor does not run yet, by kind (`SLOAD`, `CALL`, `exceptional halt`, ...).
     pub unsupported: BTreeMap<String, u64>,
-    /// Steps checked, by opcode name.
+    /// Steps checked, by opcode name; the micro-steps after an opening step under
+    /// `NAME/kind` (`KECCAK256/absorb`, `KECCAK256/pad`, `CALLDATACOPY/word`, ...), so the
+    /// counts sum to [`StepReport::checked`].
     pub checked_by_opcode: BTreeMap<String, u64>,
 }
 
@@ -94,8 +104,9 @@ impl StepReport {
 /// The executor's prediction for a frame's step, settled at the frame's next step or end.
 #[derive(Clone, Copy, Debug)]
 enum Prediction {
-    /// The post-state commitment the executor computed.
-    Post { commitment: B256, opcode: u8, pc: u32 },
+    /// The post-state commitment the executor computed, after `micro` micro-steps (counted
+    /// by [`MicroStepKind`]: absorb, pad, word) following the opening step.
+    Post { commitment: B256, opcode: u8, pc: u32, micro: [u64; 3] },
     /// The executor found an exceptional halt: the frame must end here.
     Halt { opcode: u8, pc: u32 },
 }
@@ -131,6 +142,10 @@ pub struct StepChecker {
     /// byte comparison is far cheaper than rebuilding the tree.
     calldatas: Vec<(Bytes, Arc<WordTree>)>,
     seen: [bool; 256],
+    /// The transaction's log chain (spec §2.5), from the logs revm emitted.
+    logs: Chain,
+    /// The log chain at each CALL/CREATE, restored when the callee fails.
+    log_checkpoints: Vec<Chain>,
     report: StepReport,
 }
 
@@ -145,6 +160,8 @@ impl StepChecker {
             codes: HashMap::new(),
             calldatas: Vec::new(),
             seen: [false; 256],
+            logs: Chain::default(),
+            log_checkpoints: Vec::new(),
             report: StepReport::default(),
         }
     }
@@ -176,7 +193,12 @@ impl StepChecker {
         }
     }
 
-    fn end_frame(&mut self) {
+    fn end_frame(&mut self, success: bool) {
+        if let Some(logs) = self.log_checkpoints.pop()
+            && !success
+        {
+            self.logs = logs;
+        }
         let Some(depth) = self.calls.pop() else { return };
         self.next_kind = None;
         while self.frames.len() > depth {
@@ -224,8 +246,9 @@ fn sync(frame: &mut LiveFrame, interp: &Interpreter) {
     }
 }
 
-/// The header around a frame: fixed world-state fields (see the module docs).
-fn header(frame_hash: B256) -> MachineState {
+/// The header around a frame: the log chain, and fixed world-state fields (see the module
+/// docs).
+fn header(frame_hash: B256, logs: Chain) -> MachineState {
     MachineState {
         fork: ForkId::Cancun,
         status: Status::Running,
@@ -239,7 +262,7 @@ fn header(frame_hash: B256) -> MachineState {
         transient: B256::ZERO,
         created: B256::ZERO,
         refund: 0,
-        logs: Chain::default(),
+        logs,
         frame_hash,
         callers: (0, B256::ZERO),
         accumulators: B256::ZERO,
@@ -263,6 +286,49 @@ fn memory_write(opcode: u8, stack: &[U256]) -> Option<(u64, u64)> {
         0xf4 | 0xfa => Some((arg(4)?, arg(5)?)),
         _ => None,
     }
+}
+
+/// The micro-step kinds in the order [`Prediction::Post`] counts them.
+const MICRO_KINDS: [MicroStepKind; 3] =
+    [MicroStepKind::Absorb, MicroStepKind::Pad, MicroStepKind::Word];
+
+/// Runs the micro-steps after an opening step whose executor post-state is `post`: the prover
+/// builds each witness from its own model, the executor runs it on its previous output.
+/// Returns the commitment after the last micro-step and the micro-steps run by kind, or why
+/// the chain broke (a mismatch).
+fn run_micro_steps(
+    snapshot: &FrameSnapshot,
+    pre: MachineState,
+    post: B256,
+) -> crate::Result<Result<(B256, [u64; 3]), String>> {
+    let mut run = MicroRun::open(snapshot, pre)?;
+    if run.commitment()? != post {
+        return Ok(Err(
+            "the prover's state after the opening step differs from the executor's".into()
+        ));
+    }
+    let (mut commitment, mut micro) = (post, [0u64; 3]);
+    while let Some((witness, kind)) = run.next_step()? {
+        let k = MICRO_KINDS.iter().position(|m| *m == kind).unwrap_or_default();
+        if witness.state.commitment() != commitment {
+            return Ok(Err(format!(
+                "micro-step {}: the prover's pre-state differs from the executor's post-state",
+                micro.iter().sum::<u64>() + 1
+            )));
+        }
+        commitment = match execute(commitment, &witness) {
+            Ok(next) => next,
+            Err(e) => {
+                let n = micro.iter().sum::<u64>() + 1;
+                return Ok(Err(format!("micro-step {n}: the executor failed: {e}")));
+            }
+        };
+        micro[k] += 1;
+    }
+    if run.commitment()? != commitment {
+        return Ok(Err("the prover's final state differs from the executor's".into()));
+    }
+    Ok(Ok((commitment, micro)))
 }
 
 fn name(opcode: u8) -> String {
@@ -366,15 +432,25 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
 
         // Settle the previous step of this frame against the state revm reached.
         if let Some(prediction) = frame.prediction.take() {
-            let actual = frame.snapshot.frame().map(|f| header(f.hash()).commitment());
+            let logs = self.logs;
+            let actual = frame.snapshot.frame().map(|f| header(f.hash(), logs).commitment());
             match prediction {
-                Prediction::Post { commitment, opcode, pc } => {
+                Prediction::Post { commitment, opcode, pc, micro } => {
                     if actual.ok() == Some(commitment) {
-                        self.report.checked += 1;
-                        *self.report.checked_by_opcode.entry(name(opcode)).or_default() += 1;
+                        let by_opcode = &mut self.report.checked_by_opcode;
+                        *by_opcode.entry(name(opcode)).or_default() += 1;
+                        for (kind, n) in MICRO_KINDS.iter().zip(micro).filter(|(_, n)| *n > 0) {
+                            let key = format!("{}/{}", name(opcode), kind.name());
+                            *by_opcode.entry(key).or_default() += n;
+                        }
+                        self.report.checked += 1 + micro.iter().sum::<u64>();
                     } else {
+                        let after = match micro.iter().sum::<u64>() {
+                            0 => String::new(),
+                            n => format!(" after {n} micro-steps"),
+                        };
                         self.report.mismatch(format!(
-                            "{} at pc {pc}: the executor's post-state differs from revm's",
+                            "{} at pc {pc}: the executor's post-state{after} differs from revm's",
                             name(opcode)
                         ));
                     }
@@ -392,13 +468,23 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
         let Some(frame) = self.frames.last_mut() else { return };
         let snapshot = &frame.snapshot;
         let pc = snapshot.pc;
+        let logs = self.logs;
         let outcome = snapshot.frame().and_then(|f| {
-            let pre = header(f.hash());
+            let pre = header(f.hash(), logs);
             let witness = snapshot.witness(pre)?;
-            execute(pre.commitment(), &witness)
+            let post = execute(pre.commitment(), &witness)?;
+            if family == Family::Micro {
+                run_micro_steps(snapshot, pre, post)
+            } else {
+                Ok(Ok((post, [0; 3])))
+            }
         });
         frame.prediction = match outcome {
-            Ok(commitment) => Some(Prediction::Post { commitment, opcode, pc }),
+            Ok(Ok((commitment, micro))) => Some(Prediction::Post { commitment, opcode, pc, micro }),
+            Ok(Err(why)) => {
+                self.report.mismatch(format!("{} at pc {pc}: {why}", name(opcode)));
+                None
+            }
             Err(Error::UnsupportedStep { reason, .. })
                 if reason.starts_with("exceptional halt") =>
             {
@@ -415,6 +501,7 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
 
     fn call(&mut self, _context: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
         self.calls.push(self.frames.len());
+        self.log_checkpoints.push(self.logs);
         self.next_kind = Some(match inputs.scheme {
             CallScheme::Call => FrameKind::Call,
             CallScheme::CallCode => FrameKind::CallCode,
@@ -424,12 +511,13 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
         None
     }
 
-    fn call_end(&mut self, _context: &mut CTX, _inputs: &CallInputs, _outcome: &mut CallOutcome) {
-        self.end_frame();
+    fn call_end(&mut self, _context: &mut CTX, _inputs: &CallInputs, outcome: &mut CallOutcome) {
+        self.end_frame(outcome.result.is_ok());
     }
 
     fn create(&mut self, _context: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
         self.calls.push(self.frames.len());
+        self.log_checkpoints.push(self.logs);
         self.next_kind = Some(match inputs.scheme() {
             CreateScheme::Create2 { .. } => FrameKind::Create2,
             _ => FrameKind::Create,
@@ -441,8 +529,13 @@ impl<CTX: ContextTr> Inspector<CTX> for StepChecker {
         &mut self,
         _context: &mut CTX,
         _inputs: &CreateInputs,
-        _outcome: &mut CreateOutcome,
+        outcome: &mut CreateOutcome,
     ) {
-        self.end_frame();
+        self.end_frame(outcome.result.is_ok());
+    }
+
+    fn log(&mut self, _context: &mut CTX, log: Log) {
+        let item = log_item(&log.address, log.topics(), keccak256(&log.data.data));
+        self.logs = Chain { count: self.logs.count + 1, acc: hash_pair(&self.logs.acc, &item) };
     }
 }

@@ -9,8 +9,8 @@
 //! never a pass.
 
 use super::{
-    CodeChunk, Family, Frame, MachineState, MerkleProof, OPCODES, PendingKind, WORD_TREE_DEPTH,
-    code::leaf, is_jumpdest_in_chunk, memory_cost, opcode::immediate_len,
+    CodeChunk, Family, Frame, MachineState, MerkleProof, OPCODES, Pending, PendingKind,
+    WORD_TREE_DEPTH, code::leaf, is_jumpdest_in_chunk, memory_cost, opcode::immediate_len,
 };
 use crate::{Error, Result};
 use alloy_primitives::{B256, I256, U256};
@@ -45,6 +45,13 @@ pub struct StepWitness {
     pub memory: Vec<WordWitness>,
     /// Calldata words read, in access order.
     pub calldata: Vec<WordWitness>,
+    /// The pending micro-operation; must hash to `state.pending_hash` (micro-steps only).
+    pub pending: Option<Pending>,
+    /// A copy micro-step's source words from a word-tree source, in index order, with proofs
+    /// against the copy's source root (spec §5.5).
+    pub source: Vec<WordWitness>,
+    /// A copy micro-step's source chunks from a code-tree source, in index order.
+    pub source_code: Vec<CodeChunk>,
 }
 
 /// Executes one step: the commitment to the post-state, from the commitment to the pre-state
@@ -63,32 +70,35 @@ pub fn execute(pre: B256, witness: &StepWitness) -> Result<B256> {
     if state.status.is_final() {
         return Ok(pre); // a final state steps to itself (spec §1)
     }
-    if state.pending_kind != PendingKind::None {
-        return Err(unsupported(0, "micro-step"));
-    }
     if state.frame_hash != witness.frame.hash() {
         return Err(Error::BadWitness("the frame does not hash to the state's frame hash"));
     }
     let mut step = Step::new(witness)?;
-    step.run()?;
-    let mut post = *state;
+    if state.pending_kind == PendingKind::None {
+        step.run()?;
+    } else {
+        step.micro_step()?; // spec §5.5
+    }
+    let mut post = step.state;
     post.frame_hash = step.frame.hash();
     Ok(post.commitment())
 }
 
-fn unsupported(opcode: u8, reason: &'static str) -> Error {
+pub(super) fn unsupported(opcode: u8, reason: &'static str) -> Error {
     Error::UnsupportedStep { opcode, reason }
 }
 
 /// An exceptional halt: a frame exit with failure (spec §5.4), run by Engine II.
-fn halt(opcode: u8) -> Error {
+pub(super) fn halt(opcode: u8) -> Error {
     unsupported(opcode, "exceptional halt (frame exit)")
 }
 
-struct Step<'a> {
-    witness: &'a StepWitness,
-    frame: Frame,
-    opcode: u8,
+pub(super) struct Step<'a> {
+    pub(super) witness: &'a StepWitness,
+    /// The post-state header being built (its `frame_hash` is set last).
+    pub(super) state: MachineState,
+    pub(super) frame: Frame,
+    pub(super) opcode: u8,
 }
 
 impl<'a> Step<'a> {
@@ -104,7 +114,7 @@ impl<'a> Step<'a> {
                 ));
             }
         }
-        Ok(Self { witness, frame: witness.frame, opcode: 0 })
+        Ok(Self { witness, state: witness.state, frame: witness.frame, opcode: 0 })
     }
 
     /// Chunk `index` of the frame's code (verified in [`Step::new`]).
@@ -124,13 +134,13 @@ impl<'a> Step<'a> {
         Ok(self.chunk((pc / 32) as u32)?.bytes[(pc % 32) as usize])
     }
 
-    fn charge(&mut self, gas: u64) -> Result<()> {
+    pub(super) fn charge(&mut self, gas: u64) -> Result<()> {
         self.frame.gas = self.frame.gas.checked_sub(gas).ok_or_else(|| halt(self.opcode))?;
         Ok(())
     }
 
     /// Operand `k` counted from the top (0 is the top).
-    fn arg(&self, k: usize) -> U256 {
+    pub(super) fn arg(&self, k: usize) -> U256 {
         let items = &self.witness.stack;
         items[items.len() - 1 - k]
     }
@@ -166,6 +176,7 @@ impl<'a> Step<'a> {
             Family::Control => self.control(&mut next_pc)?,
             Family::Memory => self.memory()?,
             Family::Frame => vec![self.frame_field()?],
+            Family::Micro => self.open_micro(&mut next_pc)?,
             Family::Unsupported | Family::Invalid => return Err(halt(opcode)),
         };
         self.frame.stack = pushed.into_iter().fold(base, |stack, item| stack.push(item));
@@ -327,7 +338,7 @@ impl<'a> Step<'a> {
 
     /// Charges the expansion of memory to cover `[offset, offset + len)` (len > 0) and
     /// returns the offset; a range past 2^32 bytes costs more gas than exists: a halt.
-    fn expand(&mut self, offset: U256, len: u64) -> Result<u64> {
+    pub(super) fn expand(&mut self, offset: U256, len: u64) -> Result<u64> {
         let offset = u64::try_from(offset).ok().filter(|o| *o <= u64::from(u32::MAX));
         let Some(offset) = offset else { return Err(halt(self.opcode)) };
         let words = (offset + len).div_ceil(32);
@@ -345,7 +356,12 @@ impl<'a> Step<'a> {
 
     /// The memory words covering `[offset, offset + len)`, verified in access order against
     /// the memory root; writes apply through `write`, each next proof against the new root.
-    fn memory_words(&mut self, offset: u64, len: u64, write: Option<&[u8]>) -> Result<Vec<u8>> {
+    pub(super) fn memory_words(
+        &mut self,
+        offset: u64,
+        len: u64,
+        write: Option<&[u8]>,
+    ) -> Result<Vec<u8>> {
         let first = offset / 32;
         let last = (offset + len - 1) / 32;
         let count = (last - first + 1) as usize;

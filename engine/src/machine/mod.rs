@@ -4,8 +4,11 @@
 mod code;
 mod execute;
 mod merkle;
+mod micro;
+mod micro_prover;
 mod mpt;
 mod opcode;
+mod pending;
 mod snapshot;
 mod sponge;
 mod stack;
@@ -14,14 +17,21 @@ mod word_tree;
 
 #[cfg(test)]
 mod differential;
+#[cfg(test)]
+mod micro_tests;
 
 pub use code::{
     CODE_TREE_DEPTH, CodeChunk, CodeTree, MAX_CODE_SIZE, is_jumpdest_in_chunk, push_data_prefixes,
 };
 pub use execute::{StepWitness, WordWitness, execute};
 pub use merkle::{FixedMerkleTree, MerkleProof};
+pub use micro_prover::{MicroRun, MicroStepKind};
 pub use mpt::TrieWitness;
 pub use opcode::{Family, OPCODES, OpInfo, memory_cost};
+pub use pending::{
+    CopyDest, CopySource, CopyState, Pending, SPONGE_SOURCE_MEMORY, SpongePurpose, SpongeState,
+    log_item,
+};
 pub use snapshot::{FrameSnapshot, Stack};
 pub use sponge::{KECCAK_RATE, Sponge};
 pub use stack::StackCommitment;

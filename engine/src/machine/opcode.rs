@@ -15,6 +15,9 @@ pub enum Family {
     /// Frame fields: ADDRESS, CALLER, CALLVALUE, CALLDATASIZE, CODESIZE, RETURNDATASIZE,
     /// and CALLDATALOAD.
     Frame,
+    /// Instructions over unbounded data, run as an opening step and micro-steps (spec §5.5):
+    /// KECCAK256, CALLDATACOPY, CODECOPY, RETURNDATACOPY, MCOPY, LOG0–LOG4.
+    Micro,
     /// Everything the executor does not run yet (contexts, accounts, storage, micro-stepped
     /// operations, frames, halts): counted as unsupported, never as passing.
     Unsupported,
@@ -63,7 +66,7 @@ pub const OPCODES: [OpInfo; 256] = {
         t[i] = op(if i == 0x15 || i == 0x19 { 1 } else { 2 }, 1, 3, Pure);
         i += 1;
     }
-    t[0x20] = op(2, 1, 30, Unsupported); // KECCAK256
+    t[0x20] = op(2, 1, 30, Micro); // KECCAK256
     t[0x30] = op(0, 1, 2, Frame); // ADDRESS
     t[0x31] = op(1, 1, 0, Unsupported); // BALANCE
     t[0x32] = op(0, 1, 2, Unsupported); // ORIGIN
@@ -71,14 +74,14 @@ pub const OPCODES: [OpInfo; 256] = {
     t[0x34] = op(0, 1, 2, Frame); // CALLVALUE
     t[0x35] = op(1, 1, 3, Frame); // CALLDATALOAD
     t[0x36] = op(0, 1, 2, Frame); // CALLDATASIZE
-    t[0x37] = op(3, 0, 3, Unsupported); // CALLDATACOPY
+    t[0x37] = op(3, 0, 3, Micro); // CALLDATACOPY
     t[0x38] = op(0, 1, 2, Frame); // CODESIZE
-    t[0x39] = op(3, 0, 3, Unsupported); // CODECOPY
+    t[0x39] = op(3, 0, 3, Micro); // CODECOPY
     t[0x3a] = op(0, 1, 2, Unsupported); // GASPRICE
     t[0x3b] = op(1, 1, 0, Unsupported); // EXTCODESIZE
     t[0x3c] = op(4, 0, 0, Unsupported); // EXTCODECOPY
     t[0x3d] = op(0, 1, 2, Frame); // RETURNDATASIZE
-    t[0x3e] = op(3, 0, 3, Unsupported); // RETURNDATACOPY
+    t[0x3e] = op(3, 0, 3, Micro); // RETURNDATACOPY
     t[0x3f] = op(1, 1, 0, Unsupported); // EXTCODEHASH
     t[0x40] = op(1, 1, 20, Unsupported); // BLOCKHASH
     let mut i = 0x41;
@@ -101,7 +104,7 @@ pub const OPCODES: [OpInfo; 256] = {
     t[0x5b] = op(0, 0, 1, Control); // JUMPDEST
     t[0x5c] = op(1, 1, 100, Unsupported); // TLOAD
     t[0x5d] = op(2, 0, 100, Unsupported); // TSTORE
-    t[0x5e] = op(3, 0, 3, Unsupported); // MCOPY
+    t[0x5e] = op(3, 0, 3, Micro); // MCOPY
     t[0x5f] = op(0, 1, 2, Stack); // PUSH0
     let mut i = 0x60;
     while i <= 0x7f {
@@ -116,7 +119,7 @@ pub const OPCODES: [OpInfo; 256] = {
     }
     let mut n = 0;
     while n <= 4 {
-        t[0xa0 + n] = op(2 + n as u8, 0, 375, Unsupported); // LOGn
+        t[0xa0 + n] = op(2 + n as u8, 0, 375, Micro); // LOGn
         n += 1;
     }
     t[0xf0] = op(3, 1, 32_000, Unsupported); // CREATE

@@ -219,6 +219,9 @@ impl FrameSnapshot {
             stack: operands,
             memory,
             calldata,
+            pending: None,
+            source: Vec::new(),
+            source_code: Vec::new(),
         })
     }
 
