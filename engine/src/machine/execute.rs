@@ -4,7 +4,9 @@
 //! This version runs every opcode whose effects stay inside the current frame: arithmetic,
 //! comparison and bitwise operations, the stack operations, jumps, `PC`, `GAS`, memory
 //! (MLOAD, MSTORE, MSTORE8, MSIZE) and the frame's own environment (ADDRESS, CALLER,
-//! CALLVALUE, CALLDATALOAD, CALLDATASIZE, CODESIZE, RETURNDATASIZE). Every other step — and
+//! CALLVALUE, CALLDATALOAD, CALLDATASIZE, CODESIZE, RETURNDATASIZE), and the instructions
+//! over unbounded data as an opening step and micro-steps (KECCAK256, CALLDATACOPY, CODECOPY,
+//! RETURNDATACOPY, MCOPY, LOG0–LOG4; spec §5.5, in `micro.rs`). Every other step — and
 //! every exceptional halt, which is a frame exit (spec §5.4) — is [`Error::UnsupportedStep`],
 //! never a pass.
 
