@@ -78,6 +78,8 @@ fn every_step_of_the_vm_and_memory_tests_matches_the_executor() {
         "VMTests/vmTests",
         "stMemoryTest",
         "stReturnDataTest",
+        "stLogTests",
+        "Cancun/stEIP5656-MCOPY",
         "stStackTests",
         "stShift",
         "Shanghai/stEIP3855-push0",
