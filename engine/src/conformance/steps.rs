@@ -55,7 +55,9 @@ pub enum StepSelection {
 pub struct StepReport {
     /// Steps revm executed.
     pub steps: u64,
-    /// Steps executed by the one-step executor and compared with revm.
+    /// Machine steps executed by the one-step executor and compared with revm: an instruction
+    /// run as micro-steps (spec §5.5) counts its opening step and each micro-step, so this may
+    /// exceed [`StepReport::steps`].
     pub checked: u64,
     /// Steps whose post-state differed from revm's (each described), at most
     /// [`StepReport::MAX_LISTED`] listed per case.
@@ -301,14 +303,24 @@ fn run_micro_steps(
     pre: MachineState,
     post: B256,
 ) -> crate::Result<Result<(B256, [u64; 3]), String>> {
-    let mut run = MicroRun::open(snapshot, pre)?;
+    // The executor ran the opening step: a prover that cannot follow is a mismatch, never a
+    // halt or an unsupported step.
+    let mut run = match MicroRun::open(snapshot, pre) {
+        Ok(run) => run,
+        Err(e) => return Ok(Err(format!("the prover cannot open the instruction: {e}"))),
+    };
     if run.commitment()? != post {
         return Ok(Err(
             "the prover's state after the opening step differs from the executor's".into()
         ));
     }
     let (mut commitment, mut micro) = (post, [0u64; 3]);
-    while let Some((witness, kind)) = run.next_step()? {
+    loop {
+        let (witness, kind) = match run.next_step() {
+            Ok(Some(step)) => step,
+            Ok(None) => break,
+            Err(e) => return Ok(Err(format!("the prover cannot build a micro-step: {e}"))),
+        };
         let k = MICRO_KINDS.iter().position(|m| *m == kind).unwrap_or_default();
         if witness.state.commitment() != commitment {
             return Ok(Err(format!(

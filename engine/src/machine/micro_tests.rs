@@ -25,6 +25,15 @@ const SENDER: Address = address!("0x000000000000000000000000000000000000a11c");
 
 /// Runs `code` with `calldata` in revm under a [`StepChecker`] checking every step.
 fn check(code: &[u8], calldata: &[u8], gas_limit: u64) -> StepReport {
+    check_with(code, calldata, gas_limit, StepSelection::All)
+}
+
+fn check_with(
+    code: &[u8],
+    calldata: &[u8],
+    gas_limit: u64,
+    selection: StepSelection,
+) -> StepReport {
     let mut db = CacheDB::new(EmptyDB::default());
     db.insert_account_info(
         CONTRACT,
@@ -41,9 +50,9 @@ fn check(code: &[u8], calldata: &[u8], gas_limit: u64) -> StepReport {
     let mut evm = Context::mainnet()
         .with_cfg(CfgEnv::new_with_spec(SpecId::CANCUN))
         .with_db(db)
-        .build_mainnet_with_inspector(StepChecker::new(StepSelection::All));
+        .build_mainnet_with_inspector(StepChecker::new(selection));
     evm.inspect_tx(tx).expect("the transaction is valid");
-    std::mem::replace(&mut evm.inspector, StepChecker::new(StepSelection::All)).finish()
+    std::mem::replace(&mut evm.inspector, StepChecker::new(selection)).finish()
 }
 
 fn push(code: &mut Vec<u8>, value: U256) {
@@ -108,6 +117,19 @@ fn keccak256_at_rate_and_word_boundaries() {
     assert_eq!(count(&report, "KECCAK256"), opens);
     assert_eq!(count(&report, "KECCAK256/absorb"), absorbs);
     assert_eq!(count(&report, "KECCAK256/pad"), pads);
+}
+
+/// A sampled instruction checks all of its micro-steps.
+#[test]
+fn a_sampled_instruction_checks_every_micro_step() {
+    let mut code = fill_memory();
+    op(&mut code, 0x20, &[u(3), u(500)]);
+    code.push(0x00);
+    let report = check_with(&code, &[], 1_000_000, StepSelection::Sample(1_000));
+    assert_clean(&report);
+    assert_eq!(count(&report, "KECCAK256"), 1);
+    assert_eq!(count(&report, "KECCAK256/absorb"), 3);
+    assert_eq!(count(&report, "KECCAK256/pad"), 1);
 }
 
 #[test]
