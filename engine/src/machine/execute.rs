@@ -43,7 +43,8 @@ pub struct StepWitness {
     pub stack_rest: B256,
     /// The popped operands, bottom-most first (the top of the stack is last).
     pub stack: Vec<U256>,
-    /// Memory words read or written, in access order.
+    /// Memory words read or written, in access order (a sponge micro-step: the words its
+    /// block covers; a copy micro-step: the destination word).
     pub memory: Vec<WordWitness>,
     /// Calldata words read, in access order.
     pub calldata: Vec<WordWitness>,
