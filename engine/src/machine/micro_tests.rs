@@ -12,10 +12,11 @@ use crate::{
 use alloy_primitives::{Address, B256, Bytes, U256, address};
 use proptest::prelude::*;
 use revm::{
-    Context, InspectEvm, MainBuilder, MainContext,
+    Context, InspectEvm, Inspector, MainBuilder, MainContext,
     context::{CfgEnv, TxEnv},
     database::{CacheDB, EmptyDB},
-    primitives::{TxKind, hardfork::SpecId},
+    interpreter::{Interpreter, interpreter_types::Jumps},
+    primitives::{Log, TxKind, hardfork::SpecId},
     state::{AccountInfo, Bytecode},
 };
 use std::sync::Arc;
@@ -34,25 +35,32 @@ fn check_with(
     gas_limit: u64,
     selection: StepSelection,
 ) -> StepReport {
+    let mut evm = Context::mainnet()
+        .with_cfg(CfgEnv::new_with_spec(SpecId::CANCUN))
+        .with_db(db(code))
+        .build_mainnet_with_inspector(StepChecker::new(selection));
+    evm.inspect_tx(tx(calldata, gas_limit)).expect("the transaction is valid");
+    std::mem::replace(&mut evm.inspector, StepChecker::new(selection)).finish()
+}
+
+fn db(code: &[u8]) -> CacheDB<EmptyDB> {
     let mut db = CacheDB::new(EmptyDB::default());
     db.insert_account_info(
         CONTRACT,
         AccountInfo { code: Some(Bytecode::new_raw(code.to_vec().into())), ..Default::default() },
     );
     db.insert_account_info(SENDER, AccountInfo { balance: U256::MAX >> 8, ..Default::default() });
-    let tx = TxEnv {
+    db
+}
+
+fn tx(calldata: &[u8], gas_limit: u64) -> TxEnv {
+    TxEnv {
         caller: SENDER,
         kind: TxKind::Call(CONTRACT),
         data: Bytes::copy_from_slice(calldata),
         gas_limit,
         ..TxEnv::default()
-    };
-    let mut evm = Context::mainnet()
-        .with_cfg(CfgEnv::new_with_spec(SpecId::CANCUN))
-        .with_db(db)
-        .build_mainnet_with_inspector(StepChecker::new(selection));
-    evm.inspect_tx(tx).expect("the transaction is valid");
-    std::mem::replace(&mut evm.inspector, StepChecker::new(selection)).finish()
+    }
 }
 
 fn push(code: &mut Vec<u8>, value: U256) {
@@ -464,6 +472,37 @@ fn piece() -> impl Strategy<Value = Piece> {
     ]
 }
 
+/// A program of `pieces`, and how many micro-stepped instructions it runs.
+fn assemble(pieces: &[Piece]) -> (Vec<u8>, u64) {
+    let mut code = Vec::new();
+    let mut micro = 0;
+    for piece in pieces {
+        match *piece {
+            Piece::Store(offset, value) => {
+                op(&mut code, 0x53, &[u(offset.into()), u(value.into())])
+            }
+            Piece::Micro(opcode, a, b, len) => {
+                let args = match opcode {
+                    0x20 | 0xa0..=0xa4 => {
+                        let mut args = vec![u(a.into()), u(len.into())];
+                        let topics = u64::from(opcode.saturating_sub(0xa0));
+                        args.extend((0..topics).map(|t| u(t + u64::from(b))));
+                        args
+                    }
+                    _ => vec![u(a.into()), u(b.into()), u(len.into())],
+                };
+                op(&mut code, opcode, &args);
+                if opcode == 0x20 {
+                    code.push(0x50);
+                }
+                micro += 1;
+            }
+        }
+    }
+    code.push(0x00);
+    (code, micro)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -474,30 +513,7 @@ proptest! {
         pieces in proptest::collection::vec(piece(), 1..25),
         calldata in proptest::collection::vec(any::<u8>(), 0..150),
     ) {
-        let mut code = Vec::new();
-        let mut micro = 0;
-        for piece in &pieces {
-            match *piece {
-                Piece::Store(offset, value) => op(&mut code, 0x53, &[u(offset.into()), u(value.into())]),
-                Piece::Micro(opcode, a, b, len) => {
-                    let args = match opcode {
-                        0x20 | 0xa0..=0xa4 => {
-                            let mut args = vec![u(a.into()), u(len.into())];
-                            let topics = u64::from(opcode.saturating_sub(0xa0));
-                            args.extend((0..topics).map(|t| u(t + u64::from(b))));
-                            args
-                        }
-                        _ => vec![u(a.into()), u(b.into()), u(len.into())],
-                    };
-                    op(&mut code, opcode, &args);
-                    if opcode == 0x20 {
-                        code.push(0x50);
-                    }
-                    micro += 1;
-                }
-            }
-        }
-        code.push(0x00);
+        let (code, micro) = assemble(&pieces);
         let report = check(&code, &calldata, 10_000_000);
         prop_assert_eq!(report.mismatch_count, 0, "{:?}", report.mismatches);
         let opened: u64 = ["KECCAK256", "CALLDATACOPY", "CODECOPY", "MCOPY", "LOG0", "LOG1", "LOG2", "LOG3", "LOG4"]
@@ -505,5 +521,115 @@ proptest! {
             .map(|k| count(&report, k))
             .sum();
         prop_assert_eq!(opened, micro);
+    }
+}
+
+// ---- Directly against revm's interpreter, without the step checker ----
+
+/// One step's frame-local state as revm had it before the step, and the log chain then.
+#[derive(Clone, Debug)]
+struct Recorded {
+    pc: u32,
+    gas: u64,
+    stack: Vec<U256>,
+    memory: Vec<u8>,
+    logs: Chain,
+}
+
+#[derive(Default)]
+struct Recorder {
+    steps: Vec<Recorded>,
+    logs: Chain,
+}
+
+impl<CTX> Inspector<CTX> for Recorder {
+    fn step(&mut self, interp: &mut Interpreter, _: &mut CTX) {
+        self.steps.push(Recorded {
+            pc: interp.bytecode.pc() as u32,
+            gas: interp.gas.remaining(),
+            stack: interp.stack.data().clone(),
+            memory: interp.memory.context_memory().to_vec(),
+            logs: self.logs,
+        });
+    }
+
+    fn log(&mut self, _: &mut CTX, log: Log) {
+        let item =
+            log_item(&log.address, log.topics(), alloy_primitives::keccak256(&log.data.data));
+        self.logs = Chain { count: self.logs.count + 1, acc: hash_pair(&self.logs.acc, &item) };
+    }
+}
+
+/// Runs `code` in revm recording every step; for each micro-stepped instruction followed by
+/// another step, runs its opening step and micro-steps (prover witnesses, executor outputs
+/// chained) from revm's state before it, and compares with revm's state after it. Returns
+/// how many instructions were compared.
+fn differential(code: &[u8], calldata: &[u8]) -> Result<u64, TestCaseError> {
+    let mut evm = Context::mainnet()
+        .with_cfg(CfgEnv::new_with_spec(SpecId::CANCUN))
+        .with_db(db(code))
+        .build_mainnet_with_inspector(Recorder::default());
+    evm.inspect_tx(tx(calldata, 10_000_000)).expect("the transaction is valid");
+    let steps = std::mem::take(&mut evm.inspector.steps);
+    let tree = Arc::new(CodeTree::new(code).expect("small code"));
+    let calldata = Arc::new(WordTree::from_bytes(calldata).expect("small calldata"));
+    let snapshot = |r: &Recorded| FrameSnapshot {
+        kind: FrameKind::Transaction,
+        is_static: false,
+        address: CONTRACT,
+        caller: SENDER,
+        value: U256::ZERO,
+        code: tree.clone(),
+        pc: r.pc,
+        gas: r.gas,
+        stack: Stack::new(&r.stack),
+        memory: WordTree::from_bytes(&r.memory).expect("memory within the bound"),
+        calldata: calldata.clone(),
+        returndata: Arc::new(WordTree::empty()),
+        return_window: (0, 0),
+        checkpoint: B256::repeat_byte(9),
+    };
+    let header_of = |s: &FrameSnapshot, logs: Chain| MachineState {
+        logs,
+        ..header(&s.frame().expect("frame"))
+    };
+    let mut compared = 0;
+    for pair in steps.windows(2) {
+        let (pre, post) = (snapshot(&pair[0]), snapshot(&pair[1]));
+        if OPCODES[pre.code_byte(pre.pc as usize) as usize].family != Family::Micro {
+            continue;
+        }
+        let state = header_of(&pre, pair[0].logs);
+        let witness = pre.witness(state).expect("opening witness");
+        let mut commitment = execute(state.commitment(), &witness).expect("the opening step");
+        let mut run = MicroRun::open(&pre, state).expect("the prover opens");
+        while let Some((witness, _)) = run.next_step().expect("the prover steps") {
+            commitment = execute(commitment, &witness).expect("the micro-step");
+        }
+        prop_assert_eq!(
+            commitment,
+            header_of(&post, pair[1].logs).commitment(),
+            "0x{:02x} at pc {}",
+            pre.code_byte(pre.pc as usize),
+            pre.pc
+        );
+        compared += 1;
+    }
+    Ok(compared)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// The state after each micro-stepped instruction's last micro-step equals the state revm's
+    /// interpreter reached after the instruction.
+    #[test]
+    fn micro_stepped_instructions_match_revm_directly(
+        pieces in proptest::collection::vec(piece(), 1..25),
+        calldata in proptest::collection::vec(any::<u8>(), 0..150),
+    ) {
+        let (code, micro) = assemble(&pieces);
+        let compared = differential(&code, &calldata)?;
+        prop_assert_eq!(compared, micro);
     }
 }
