@@ -80,6 +80,8 @@ fn the_steps_of_the_vm_memory_and_world_tests_match_the_executor() {
         "VMTests/vmTests",
         "stMemoryTest",
         "stReturnDataTest",
+        "stLogTests",
+        "Cancun/stEIP5656-MCOPY",
         "stStackTests",
         "stShift",
         "Shanghai/stEIP3855-push0",
@@ -95,6 +97,8 @@ fn the_steps_of_the_vm_memory_and_world_tests_match_the_executor() {
         "stEIP1559",
         "Cancun/stEIP1153-transientStorage",
         "Cancun/stEIP4844-blobtransactions",
+        "Pyspecs/cancun/eip7516_blobgasfee",
+        "stExample",
     ];
     let run = |folders: &[&str], selection| {
         let files =

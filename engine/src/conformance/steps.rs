@@ -7,25 +7,35 @@
 //! witness of the new step and runs the executor on it. A step the executor does not run is
 //! counted as unsupported under its kind, never as passing.
 //!
+//! An instruction over unbounded data (KECCAK256, the copies, LOG0–LOG4) is several machine
+//! steps (spec §5.5): the checker runs the executor on its opening step, then on each
+//! micro-step, whose witness the prover ([`MicroRun`]) builds from its own model of the
+//! pending state, each fed the executor's previous output as its pre-state; the commitment
+//! after the last micro-step is settled against revm's state like any other post-state, and
+//! every micro-step counts as checked only when it matches.
+//!
 //! A step that ends its frame (STOP, an exceptional halt) leaves a pending frame exit; it is
 //! settled when revm ends the frame, against revm's outcome (success for STOP, an error for a
 //! halt).
 //!
 //! Scope (spec §5, Engine I): the check covers each frame's own state, the block and
-//! transaction contexts (spec §4.4), read from revm's context, and — when the checker is
-//! given the pre-state ([`StepChecker::with_pre_state`]) — the world: state root, warm sets,
-//! transient storage (kept by replaying revm's journal, see `world.rs`) and the refund
-//! counter (revm's per-frame refunds summed over the live frames). The logs, the caller chain,
-//! the `created` set and the frames' checkpoints are held at zero: the steps checked never
-//! read them (spec §5.2), and frame entry and exit are Engine II's.
+//! transaction contexts (spec §4.4), read from revm's context, the log chain, kept per
+//! transaction from the logs revm emits (restored when a frame fails, as the frame's
+//! checkpoint restores it), and — when the checker is given the pre-state
+//! ([`StepChecker::with_pre_state`]) — the world: state root, warm sets, transient storage
+//! (kept by replaying revm's journal, see `world.rs`) and the refund counter (revm's per-frame
+//! refunds summed over the live frames). The caller chain, the `created` set and the frames'
+//! checkpoints are held at zero: the steps checked never read them (spec §5.2), and frame
+//! entry and exit are Engine II's.
 
 use super::world::WorldTracker;
 use crate::Result;
 use crate::machine::{
     BlockContext, Chain, CodeTree, Contexts, Family, ForkId, FrameExit, FrameKind, FrameSnapshot,
-    MachineState, OPCODES, PendingKind, Stack, Status, TxContext, WordTree, execute,
+    MachineState, MicroRun, MicroStepKind, OPCODES, PendingKind, Stack, Status, TxContext,
+    WordTree, execute, hash_pair, log_item,
 };
-use alloy_primitives::{B256, Bytes, U256, keccak256};
+use alloy_primitives::{B256, Bytes, Log, U256, keccak256};
 use revm::{
     Database, Inspector,
     bytecode::opcode::OPCODE_INFO,
@@ -56,7 +66,9 @@ pub enum StepSelection {
 pub struct StepReport {
     /// Steps revm executed.
     pub steps: u64,
-    /// Steps executed by the one-step executor and compared with revm.
+    /// Machine steps executed by the one-step executor and compared with revm: an instruction
+    /// run as micro-steps (spec §5.5) counts its opening step and each micro-step, so this may
+    /// exceed [`StepReport::steps`].
     pub checked: u64,
     /// Steps whose post-state differed from revm's (each described), at most
     /// [`StepReport::MAX_LISTED`] listed per case.
@@ -65,7 +77,9 @@ pub struct StepReport {
     pub mismatch_count: u64,
     /// Steps the executor does not run yet, by kind (`SLOAD`, `CALL`, `exceptional halt`, ...).
     pub unsupported: BTreeMap<String, u64>,
-    /// Steps checked, by opcode name.
+    /// Steps checked, by opcode name; the micro-steps after an opening step under
+    /// `NAME/kind` (`KECCAK256/absorb`, `KECCAK256/pad`, `CALLDATACOPY/word`, ...), so the
+    /// counts sum to [`StepReport::checked`].
     pub checked_by_opcode: BTreeMap<String, u64>,
 }
 
@@ -103,8 +117,9 @@ impl StepReport {
 /// The executor's prediction for a frame's step, settled at the frame's next step or end.
 #[derive(Clone, Copy, Debug)]
 enum Prediction {
-    /// The post-state commitment the executor computed.
-    Post { commitment: B256, opcode: u8, pc: u32 },
+    /// The post-state commitment the executor computed, after `micro` micro-steps (counted
+    /// by [`MicroStepKind`]: absorb, pad, word) following the opening step.
+    Post { commitment: B256, opcode: u8, pc: u32, micro: [u64; 3] },
     /// The executor ended the frame (STOP or an exceptional halt): revm must end it here,
     /// with success iff `success`.
     Exit { commitment: B256, opcode: u8, pc: u32, success: bool },
@@ -162,6 +177,10 @@ pub struct StepChecker {
     contexts: Option<Contexts>,
     /// The world, when the pre-state is known.
     world: Option<WorldTracker>,
+    /// The transaction's log chain (spec §2.5), from the logs revm emitted.
+    logs: Chain,
+    /// The log chain at each CALL/CREATE, restored when the callee fails.
+    log_checkpoints: Vec<Chain>,
     report: StepReport,
 }
 
@@ -178,6 +197,8 @@ impl StepChecker {
             seen: [false; 256],
             contexts: None,
             world: None,
+            logs: Chain::default(),
+            log_checkpoints: Vec::new(),
             report: StepReport::default(),
         }
     }
@@ -210,7 +231,7 @@ impl StepChecker {
 
     /// [`Self::header`] with the refund counter given (for a frame already popped).
     fn header_with_refund(&self, frame_hash: B256, refund: i64) -> MachineState {
-        let mut state = header(frame_hash);
+        let mut state = header(frame_hash, self.logs);
         if let Some(contexts) = &self.contexts {
             state.block_hash = contexts.block.hash();
             state.tx_hash = contexts.tx.hash();
@@ -279,7 +300,7 @@ impl StepChecker {
                     Some(state.commitment())
                 });
                 if actual == Some(commitment) {
-                    self.pass(opcode);
+                    self.pass(opcode, [0; 3]);
                 } else {
                     self.report.mismatch(format!(
                         "{} at pc {pc}: the executor's frame exit (success {success}) differs \
@@ -292,12 +313,22 @@ impl StepChecker {
         }
     }
 
-    fn pass(&mut self, opcode: u8) {
-        self.report.checked += 1;
-        *self.report.checked_by_opcode.entry(name(opcode)).or_default() += 1;
+    fn pass(&mut self, opcode: u8, micro: [u64; 3]) {
+        let by_opcode = &mut self.report.checked_by_opcode;
+        *by_opcode.entry(name(opcode)).or_default() += 1;
+        for (kind, n) in MICRO_KINDS.iter().zip(micro).filter(|(_, n)| *n > 0) {
+            let key = format!("{}/{}", name(opcode), kind.name());
+            *by_opcode.entry(key).or_default() += n;
+        }
+        self.report.checked += 1 + micro.iter().sum::<u64>();
     }
 
     fn end_frame(&mut self, end: FrameEnd) {
+        if let Some(logs) = self.log_checkpoints.pop()
+            && !end.success
+        {
+            self.logs = logs;
+        }
         let Some(depth) = self.calls.pop() else { return };
         self.next_kind = None;
         let mut end = Some(end);
@@ -347,8 +378,9 @@ fn sync(frame: &mut LiveFrame, interp: &Interpreter) {
     }
 }
 
-/// The header around a frame: fixed world-state fields (see the module docs).
-fn header(frame_hash: B256) -> MachineState {
+/// The header around a frame: the log chain, and fixed world-state fields (see the module
+/// docs).
+fn header(frame_hash: B256, logs: Chain) -> MachineState {
     MachineState {
         fork: ForkId::Cancun,
         status: Status::Running,
@@ -362,7 +394,7 @@ fn header(frame_hash: B256) -> MachineState {
         transient: B256::ZERO,
         created: B256::ZERO,
         refund: 0,
-        logs: Chain::default(),
+        logs,
         frame_hash,
         callers: (0, B256::ZERO),
         accumulators: B256::ZERO,
@@ -386,6 +418,59 @@ fn memory_write(opcode: u8, stack: &[U256]) -> Option<(u64, u64)> {
         0xf4 | 0xfa => Some((arg(4)?, arg(5)?)),
         _ => None,
     }
+}
+
+/// The micro-step kinds in the order [`Prediction::Post`] counts them.
+const MICRO_KINDS: [MicroStepKind; 3] =
+    [MicroStepKind::Absorb, MicroStepKind::Pad, MicroStepKind::Word];
+
+/// Runs the micro-steps after an opening step whose executor post-state is `post`: the prover
+/// builds each witness from its own model, the executor runs it on its previous output.
+/// Returns the commitment after the last micro-step and the micro-steps run by kind, or why
+/// the chain broke (a mismatch).
+fn run_micro_steps(
+    snapshot: &FrameSnapshot,
+    pre: MachineState,
+    post: B256,
+) -> crate::Result<Result<(B256, [u64; 3]), String>> {
+    // The executor ran the opening step: a prover that cannot follow is a mismatch, never a
+    // halt or an unsupported step.
+    let mut run = match MicroRun::open(snapshot, pre) {
+        Ok(run) => run,
+        Err(e) => return Ok(Err(format!("the prover cannot open the instruction: {e}"))),
+    };
+    if run.commitment()? != post {
+        return Ok(Err(
+            "the prover's state after the opening step differs from the executor's".into()
+        ));
+    }
+    let (mut commitment, mut micro) = (post, [0u64; 3]);
+    loop {
+        let (witness, kind) = match run.next_step() {
+            Ok(Some(step)) => step,
+            Ok(None) => break,
+            Err(e) => return Ok(Err(format!("the prover cannot build a micro-step: {e}"))),
+        };
+        let k = MICRO_KINDS.iter().position(|m| *m == kind).unwrap_or_default();
+        if witness.state.commitment() != commitment {
+            return Ok(Err(format!(
+                "micro-step {}: the prover's pre-state differs from the executor's post-state",
+                micro.iter().sum::<u64>() + 1
+            )));
+        }
+        commitment = match execute(commitment, &witness) {
+            Ok(next) => next,
+            Err(e) => {
+                let n = micro.iter().sum::<u64>() + 1;
+                return Ok(Err(format!("micro-step {n}: the executor failed: {e}")));
+            }
+        };
+        micro[k] += 1;
+    }
+    if run.commitment()? != commitment {
+        return Ok(Err("the prover's final state differs from the executor's".into()));
+    }
+    Ok(Ok((commitment, micro)))
 }
 
 fn name(opcode: u8) -> String {
@@ -572,12 +657,16 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         if let Some(prediction) = prediction {
             let actual = actual.map(|hash| self.header(hash).commitment());
             match prediction {
-                Prediction::Post { commitment, opcode, pc } => {
+                Prediction::Post { commitment, opcode, pc, micro } => {
                     if actual.ok() == Some(commitment) {
-                        self.pass(opcode);
+                        self.pass(opcode, micro);
                     } else {
+                        let after = match micro.iter().sum::<u64>() {
+                            0 => String::new(),
+                            n => format!(" after {n} micro-steps"),
+                        };
                         self.report.mismatch(format!(
-                            "{} at pc {pc}: the executor's post-state differs from revm's",
+                            "{} at pc {pc}: the executor's post-state{after} differs from revm's",
                             name(opcode)
                         ));
                     }
@@ -619,12 +708,24 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
                 state.commitment()
             };
             let exit = [false, true].into_iter().find(|&success| exit_with(success) == post);
-            Ok((post, exit))
+            Ok(match exit {
+                Some(success) => Ok((post, [0; 3], Some(success))),
+                None if family == Family::Micro => {
+                    run_micro_steps(snapshot, pre, post)?.map(|(post, micro)| (post, micro, None))
+                }
+                None => Ok((post, [0; 3], None)),
+            })
         });
         let prediction = match outcome {
-            Ok((commitment, None)) => Some(Prediction::Post { commitment, opcode, pc }),
-            Ok((commitment, Some(success))) => {
+            Ok(Ok((commitment, micro, None))) => {
+                Some(Prediction::Post { commitment, opcode, pc, micro })
+            }
+            Ok(Ok((commitment, _, Some(success)))) => {
                 Some(Prediction::Exit { commitment, opcode, pc, success })
+            }
+            Ok(Err(why)) => {
+                self.report.mismatch(format!("{} at pc {pc}: {why}", name(opcode)));
+                None
             }
             Err(e) => {
                 self.report
@@ -639,6 +740,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
 
     fn call(&mut self, _context: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
         self.calls.push(self.frames.len());
+        self.log_checkpoints.push(self.logs);
         self.next_kind = Some(match inputs.scheme {
             CallScheme::Call => FrameKind::Call,
             CallScheme::CallCode => FrameKind::CallCode,
@@ -654,6 +756,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
 
     fn create(&mut self, _context: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
         self.calls.push(self.frames.len());
+        self.log_checkpoints.push(self.logs);
         self.next_kind = Some(match inputs.scheme() {
             CreateScheme::Create2 { .. } => FrameKind::Create2,
             _ => FrameKind::Create,
@@ -668,5 +771,10 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         outcome: &mut CreateOutcome,
     ) {
         self.end_frame(FrameEnd::of(outcome.result.result, outcome.result.gas.remaining()));
+    }
+
+    fn log(&mut self, _context: &mut CTX, log: Log) {
+        let item = log_item(&log.address, log.topics(), keccak256(&log.data.data));
+        self.logs = Chain { count: self.logs.count + 1, acc: hash_pair(&self.logs.acc, &item) };
     }
 }

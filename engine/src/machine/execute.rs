@@ -5,14 +5,17 @@
 //! comparison and bitwise operations, the stack operations, jumps, `PC`, `GAS`, memory
 //! (MLOAD, MSTORE, MSTORE8, MSIZE), the frame's own environment (ADDRESS, CALLER,
 //! CALLVALUE, CALLDATALOAD, CALLDATASIZE, CODESIZE, RETURNDATASIZE), the transaction and block
-//! contexts (spec §4.4), STOP, and every exceptional halt (spec §5.4): the halt step leaves a
-//! pending frame exit (spec §4.5) for the exit step of Engine II. Every other step is
-//! [`Error::UnsupportedStep`], never a pass.
+//! contexts (spec §4.4), the world (accounts, storage, transient storage; spec §5.2–5.3), the
+//! instructions over unbounded data as an opening step and micro-steps (KECCAK256,
+//! CALLDATACOPY, CODECOPY, RETURNDATACOPY, MCOPY, LOG0–LOG4; spec §5.5, in `micro.rs`), STOP,
+//! and every exceptional halt (spec §5.4): the halting step leaves a pending frame exit (spec
+//! §4.5) for the exit step of Engine II. Every other step is [`Error::UnsupportedStep`], never
+//! a pass.
 
 use super::{
     BLOB_HASHES_DEPTH, BLOCK_HASHES_DEPTH, BlockContext, CODE_TREE_DEPTH, CodeChunk, Family, Frame,
-    FrameExit, LeafWitness, MachineState, MerkleProof, OPCODES, PendingKind, TrieWitness, Tries,
-    TxContext, WORD_TREE_DEPTH, address_key, code::leaf, is_empty, is_jumpdest_in_chunk,
+    FrameExit, LeafWitness, MachineState, MerkleProof, OPCODES, Pending, PendingKind, TrieWitness,
+    Tries, TxContext, WORD_TREE_DEPTH, address_key, code::leaf, is_empty, is_jumpdest_in_chunk,
     memory_cost, opcode::immediate_len, pair_key, warm_by_rule,
 };
 use crate::{Error, Result};
@@ -45,7 +48,8 @@ pub struct StepWitness {
     pub stack_rest: B256,
     /// The popped operands, bottom-most first (the top of the stack is last).
     pub stack: Vec<U256>,
-    /// Memory words read or written, in access order.
+    /// Memory words read or written, in access order (a sponge micro-step: the words its
+    /// block covers; a copy micro-step: the destination word).
     pub memory: Vec<WordWitness>,
     /// Calldata words read, in access order.
     pub calldata: Vec<WordWitness>,
@@ -60,6 +64,13 @@ pub struct StepWitness {
     pub tries: TrieWitness,
     /// The whole code of the account EXTCODESIZE reads, checked against its code hash.
     pub account_code: Option<Bytes>,
+    /// The pending micro-operation; must hash to `state.pending_hash` (micro-steps only).
+    pub pending: Option<Pending>,
+    /// A copy micro-step's source words from a word-tree source, in index order, with proofs
+    /// against the copy's source root (spec §5.5).
+    pub source: Vec<WordWitness>,
+    /// A copy micro-step's source chunks from a code-tree source, in index order.
+    pub source_code: Vec<CodeChunk>,
 }
 
 /// Executes one step: the commitment to the post-state, from the commitment to the pre-state
@@ -78,14 +89,16 @@ pub fn execute(pre: B256, witness: &StepWitness) -> Result<B256> {
     if state.status.is_final() {
         return Ok(pre); // a final state steps to itself (spec §1)
     }
-    if state.pending_kind != PendingKind::None {
-        return Err(unsupported(0, "micro-step or boundary step"));
-    }
     if state.frame_hash != witness.frame.hash() {
         return Err(Error::BadWitness("the frame does not hash to the state's frame hash"));
     }
     let mut step = Step::new(witness)?;
-    let exit = match step.run() {
+    let outcome = if state.pending_kind == PendingKind::None {
+        step.run()
+    } else {
+        step.micro_step().map(|()| None) // spec §5.5
+    };
+    let exit = match outcome {
         Ok(None) => None,
         Ok(Some(exit)) => Some(exit),
         Err(Stop::Halt) => {
@@ -107,12 +120,12 @@ pub fn execute(pre: B256, witness: &StepWitness) -> Result<B256> {
     Ok(post.commitment())
 }
 
-fn unsupported(opcode: u8, reason: &'static str) -> Error {
+pub(super) fn unsupported(opcode: u8, reason: &'static str) -> Error {
     Error::UnsupportedStep { opcode, reason }
 }
 
 /// Why a step did not reach an ordinary post-state.
-enum Stop {
+pub(super) enum Stop {
     /// An exceptional halt (spec §5.4): a step with a defined post-state.
     Halt,
     /// A bad witness or an unsupported step: no post-state.
@@ -120,7 +133,7 @@ enum Stop {
 }
 
 impl Stop {
-    fn unsupported(opcode: u8, reason: &'static str) -> Self {
+    pub(super) fn unsupported(opcode: u8, reason: &'static str) -> Self {
         Self::Fail(unsupported(opcode, reason))
     }
 }
@@ -131,9 +144,9 @@ impl From<Error> for Stop {
     }
 }
 
-type StepResult<T> = std::result::Result<T, Stop>;
+pub(super) type StepResult<T> = std::result::Result<T, Stop>;
 
-fn bad(what: &'static str) -> Stop {
+pub(super) fn bad(what: &'static str) -> Stop {
     Stop::Fail(Error::BadWitness(what))
 }
 
@@ -147,12 +160,12 @@ fn writes_state(opcode: u8, value: impl FnOnce() -> U256) -> bool {
     }
 }
 
-struct Step<'a> {
-    witness: &'a StepWitness,
-    /// The post-state header as the step builds it.
-    header: MachineState,
-    frame: Frame,
-    opcode: u8,
+pub(super) struct Step<'a> {
+    pub(super) witness: &'a StepWitness,
+    /// The post-state header as the step builds it (its `frame_hash` is set last).
+    pub(super) header: MachineState,
+    pub(super) frame: Frame,
+    pub(super) opcode: u8,
 }
 
 impl<'a> Step<'a> {
@@ -188,13 +201,13 @@ impl<'a> Step<'a> {
         Ok(self.chunk((pc / 32) as u32)?.bytes[(pc % 32) as usize])
     }
 
-    fn charge(&mut self, gas: u64) -> StepResult<()> {
+    pub(super) fn charge(&mut self, gas: u64) -> StepResult<()> {
         self.frame.gas = self.frame.gas.checked_sub(gas).ok_or(Stop::Halt)?;
         Ok(())
     }
 
     /// Operand `k` counted from the top (0 is the top).
-    fn arg(&self, k: usize) -> U256 {
+    pub(super) fn arg(&self, k: usize) -> U256 {
         let items = &self.witness.stack;
         items[items.len() - 1 - k]
     }
@@ -239,6 +252,7 @@ impl<'a> Step<'a> {
             Family::Context => vec![self.context()?],
             Family::World => self.world()?,
             Family::Exit => return Ok(Some(FrameExit::empty(true))),
+            Family::Micro => self.open_micro(&mut next_pc)?,
             Family::Unsupported | Family::Invalid => return Err(Stop::Halt),
         };
         self.frame.stack = pushed.into_iter().fold(base, |stack, item| stack.push(item));
@@ -464,7 +478,7 @@ impl<'a> Step<'a> {
 
     /// Charges the expansion of memory to cover `[offset, offset + len)` (len > 0) and
     /// returns the offset; a range past 2^32 bytes costs more gas than exists: a halt.
-    fn expand(&mut self, offset: U256, len: u64) -> StepResult<u64> {
+    pub(super) fn expand(&mut self, offset: U256, len: u64) -> StepResult<u64> {
         let offset = u64::try_from(offset).ok().filter(|o| *o <= u64::from(u32::MAX));
         let Some(offset) = offset else { return Err(Stop::Halt) };
         let words = (offset + len).div_ceil(32);
@@ -482,7 +496,12 @@ impl<'a> Step<'a> {
 
     /// The memory words covering `[offset, offset + len)`, verified in access order against
     /// the memory root; writes apply through `write`, each next proof against the new root.
-    fn memory_words(&mut self, offset: u64, len: u64, write: Option<&[u8]>) -> StepResult<Vec<u8>> {
+    pub(super) fn memory_words(
+        &mut self,
+        offset: u64,
+        len: u64,
+        write: Option<&[u8]>,
+    ) -> StepResult<Vec<u8>> {
         let first = offset / 32;
         let last = (offset + len - 1) / 32;
         let count = (last - first + 1) as usize;

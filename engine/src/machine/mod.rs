@@ -5,8 +5,11 @@ mod code;
 mod context;
 mod execute;
 mod merkle;
+mod micro;
+mod micro_prover;
 mod mpt;
 mod opcode;
+mod pending;
 mod snapshot;
 mod sponge;
 mod stack;
@@ -16,6 +19,8 @@ mod world;
 
 #[cfg(test)]
 mod differential;
+#[cfg(test)]
+mod micro_tests;
 #[cfg(test)]
 mod world_steps;
 
@@ -28,8 +33,13 @@ pub use context::{
 };
 pub use execute::{StepWitness, WordWitness, execute};
 pub use merkle::{FixedMerkleTree, MerkleProof};
+pub use micro_prover::{MicroRun, MicroStepKind};
 pub use mpt::TrieWitness;
 pub use opcode::{Family, OPCODES, OpInfo, memory_cost};
+pub use pending::{
+    CopyDest, CopySource, CopyState, Pending, SPONGE_SOURCE_MEMORY, SpongePurpose, SpongeState,
+    log_item,
+};
 pub use snapshot::{FrameSnapshot, Stack};
 pub use sponge::{KECCAK_RATE, Sponge};
 pub use stack::StackCommitment;

@@ -15,6 +15,9 @@ pub enum Family {
     /// Frame fields: ADDRESS, CALLER, CALLVALUE, CALLDATASIZE, CODESIZE, RETURNDATASIZE,
     /// and CALLDATALOAD.
     Frame,
+    /// Instructions over unbounded data, run as an opening step and micro-steps (spec §5.5):
+    /// KECCAK256, CALLDATACOPY, CODECOPY, RETURNDATACOPY, MCOPY, LOG0–LOG4.
+    Micro,
     /// The transaction and block contexts: ORIGIN, GASPRICE, BLOCKHASH, COINBASE, TIMESTAMP,
     /// NUMBER, PREVRANDAO, GASLIMIT, CHAINID, BASEFEE, BLOBHASH, BLOBBASEFEE.
     Context,
@@ -23,8 +26,8 @@ pub enum Family {
     /// The world: BALANCE, SELFBALANCE, EXTCODESIZE, EXTCODEHASH (accounts), SLOAD, SSTORE
     /// (storage), TLOAD, TSTORE (transient storage).
     World,
-    /// Everything the executor does not run yet (accounts, storage, micro-stepped
-    /// operations, frames): counted as unsupported, never as passing.
+    /// Everything the executor does not run yet (EXTCODECOPY, frames: calls, creates,
+    /// RETURN, REVERT, SELFDESTRUCT): counted as unsupported, never as passing.
     Unsupported,
     /// Undefined bytes and INVALID (0xFE): an exceptional halt.
     Invalid,
@@ -71,7 +74,7 @@ pub const OPCODES: [OpInfo; 256] = {
         t[i] = op(if i == 0x15 || i == 0x19 { 1 } else { 2 }, 1, 3, Pure);
         i += 1;
     }
-    t[0x20] = op(2, 1, 30, Unsupported); // KECCAK256
+    t[0x20] = op(2, 1, 30, Micro); // KECCAK256
     t[0x30] = op(0, 1, 2, Frame); // ADDRESS
     t[0x31] = op(1, 1, 0, World); // BALANCE
     t[0x32] = op(0, 1, 2, Context); // ORIGIN
@@ -79,14 +82,14 @@ pub const OPCODES: [OpInfo; 256] = {
     t[0x34] = op(0, 1, 2, Frame); // CALLVALUE
     t[0x35] = op(1, 1, 3, Frame); // CALLDATALOAD
     t[0x36] = op(0, 1, 2, Frame); // CALLDATASIZE
-    t[0x37] = op(3, 0, 3, Unsupported); // CALLDATACOPY
+    t[0x37] = op(3, 0, 3, Micro); // CALLDATACOPY
     t[0x38] = op(0, 1, 2, Frame); // CODESIZE
-    t[0x39] = op(3, 0, 3, Unsupported); // CODECOPY
+    t[0x39] = op(3, 0, 3, Micro); // CODECOPY
     t[0x3a] = op(0, 1, 2, Context); // GASPRICE
     t[0x3b] = op(1, 1, 0, World); // EXTCODESIZE
     t[0x3c] = op(4, 0, 0, Unsupported); // EXTCODECOPY
     t[0x3d] = op(0, 1, 2, Frame); // RETURNDATASIZE
-    t[0x3e] = op(3, 0, 3, Unsupported); // RETURNDATACOPY
+    t[0x3e] = op(3, 0, 3, Micro); // RETURNDATACOPY
     t[0x3f] = op(1, 1, 0, World); // EXTCODEHASH
     t[0x40] = op(1, 1, 20, Context); // BLOCKHASH
     let mut i = 0x41;
@@ -111,7 +114,7 @@ pub const OPCODES: [OpInfo; 256] = {
     t[0x5b] = op(0, 0, 1, Control); // JUMPDEST
     t[0x5c] = op(1, 1, 100, World); // TLOAD
     t[0x5d] = op(2, 0, 100, World); // TSTORE
-    t[0x5e] = op(3, 0, 3, Unsupported); // MCOPY
+    t[0x5e] = op(3, 0, 3, Micro); // MCOPY
     t[0x5f] = op(0, 1, 2, Stack); // PUSH0
     let mut i = 0x60;
     while i <= 0x7f {
@@ -126,7 +129,7 @@ pub const OPCODES: [OpInfo; 256] = {
     }
     let mut n = 0;
     while n <= 4 {
-        t[0xa0 + n] = op(2 + n as u8, 0, 375, Unsupported); // LOGn
+        t[0xa0 + n] = op(2 + n as u8, 0, 375, Micro); // LOGn
         n += 1;
     }
     t[0xf0] = op(3, 1, 32_000, Unsupported); // CREATE

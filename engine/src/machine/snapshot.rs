@@ -181,7 +181,7 @@ impl FrameSnapshot {
         };
         if let Some((offset, len, write)) = access
             && let Ok(offset) = u64::try_from(offset)
-            && (offset + len).div_ceil(32) <= 1 << WORD_TREE_DEPTH
+            && offset.checked_add(len).is_some_and(|end| end.div_ceil(32) <= 1 << WORD_TREE_DEPTH)
         {
             let mut tree = self.memory.clone();
             let (first, last) = (offset / 32, (offset + len - 1) / 32);
@@ -224,6 +224,9 @@ impl FrameSnapshot {
             leaf: None,
             tries: Default::default(),
             account_code: None,
+            pending: None,
+            source: Vec::new(),
+            source_code: Vec::new(),
         })
     }
 
