@@ -324,19 +324,22 @@ impl StepChecker {
     }
 
     fn end_frame(&mut self, end: FrameEnd) {
-        if let Some(logs) = self.log_checkpoints.pop()
+        let checkpoint = self.log_checkpoints.pop();
+        if let Some(depth) = self.calls.pop() {
+            self.next_kind = None;
+            let mut end = Some(end);
+            while self.frames.len() > depth {
+                if let Some(frame) = self.frames.pop() {
+                    // Only the innermost frame still open is the one revm ended; its last step
+                    // is settled against the logs it had, before a failure drops them.
+                    self.settle_end(frame, end.take());
+                }
+            }
+        }
+        if let Some(logs) = checkpoint
             && !end.success
         {
             self.logs = logs;
-        }
-        let Some(depth) = self.calls.pop() else { return };
-        self.next_kind = None;
-        let mut end = Some(end);
-        while self.frames.len() > depth {
-            if let Some(frame) = self.frames.pop() {
-                // Only the innermost frame still open is the one revm ended.
-                self.settle_end(frame, end.take());
-            }
         }
     }
 }
