@@ -125,6 +125,27 @@ impl Workload {
             .map_err(|e| Error::invalid_case("workload", e.to_string()))
     }
 
+    /// Runs the transaction with `inspector` attached, without committing; returns the
+    /// inspector after the run.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCase`] when revm rejects the transaction.
+    pub fn inspect<I>(&self, inspector: I) -> Result<(ExecutionResult, I)>
+    where
+        I: revm::Inspector<revm::handler::MainnetContext<CacheDB<EmptyDB>>>,
+    {
+        let mut evm = Context::mainnet()
+            .with_cfg(self.cfg())
+            .with_db(self.db.clone())
+            .build_mainnet_with_inspector(inspector);
+        let result = evm
+            .inspect_tx(self.tx.clone())
+            .map(|r| r.result)
+            .map_err(|e| Error::invalid_case("workload", e.to_string()))?;
+        Ok((result, evm.inspector))
+    }
+
     /// Runs the transaction with a [`TraceRecorder`] attached, without committing.
     ///
     /// # Errors

@@ -10,6 +10,7 @@ use refute_engine::{
     corpus::{self, StateTestFile},
     machine::{CodeTree, FrameKind, FrameSnapshot, Stack, Status, WordTree, execute},
     trace::{Trace, TraceRecorder, header},
+    workload::{self, Workload},
 };
 use refute_tests::corpus_or_skip;
 use revm::{
@@ -287,6 +288,18 @@ fn sample_traces() -> Option<Vec<Recorded>> {
         let file = StateTestFile::load(&path).expect("corpus file");
         out.extend(file.cases(SpecId::CANCUN).take(3).filter_map(|case| record(&case)));
     }
+    // Solidity code (every stack opcode, memory growth): the first steps of
+    // snailtracer, which then runs out of gas.
+    let root = workload::workloads_root().expect("workloads folder (REFUTE_WORKLOADS)");
+    let snailtracer = Workload::snailtracer(&root, 1_000_000).expect("snailtracer");
+    let (_, (recorder, reference)) =
+        snailtracer.inspect((TraceRecorder::new(), Reference::default())).expect("runs");
+    let mut commitments = reference.commitments;
+    let status = reference.status.unwrap_or(Status::Invalid);
+    commitments.push(header(status, B256::ZERO, (0, B256::ZERO)).commitment());
+    let trace = recorder.finish();
+    assert!(trace.len() > 3_000, "snailtracer ran {} steps", trace.len());
+    out.push((trace, commitments));
     Some(out)
 }
 

@@ -59,7 +59,7 @@ use crate::{
 };
 use alloy_primitives::{Address, B256, Bytes, U256};
 use numbering::Numbering;
-use recorder::{Checkpoint, Delta, FrameRecord, Write};
+use recorder::{Checkpoint, Delta, EFFECTS, Effect, FrameRecord, Write};
 use std::sync::{Arc, OnceLock};
 
 /// The header around a frame (see the module docs for which fields are real).
@@ -127,6 +127,8 @@ pub struct Trace {
     pushed: Vec<U256>,
     writes: Vec<Write>,
     bytes: Vec<u8>,
+    memory_sizes: Vec<u32>,
+    big_costs: Vec<u64>,
     checkpoints: Vec<Checkpoint>,
     numbering: Numbering,
     status: Status,
@@ -141,6 +143,8 @@ impl Default for Trace {
             pushed: Vec::new(),
             writes: Vec::new(),
             bytes: Vec::new(),
+            memory_sizes: Vec::new(),
+            big_costs: Vec::new(),
             checkpoints: Vec::new(),
             numbering: Numbering::default(),
             status: Status::Invalid,
@@ -178,6 +182,8 @@ impl Trace {
             + self.pushed.len() * 32
             + self.writes.len() * size_of::<Write>()
             + self.bytes.len()
+            + self.memory_sizes.len() * 4
+            + self.big_costs.len() * 8
             + self
                 .checkpoints
                 .iter()
@@ -280,20 +286,62 @@ impl Trace {
             memory: c.memory.clone(),
             returndata: c.returndata.clone(),
         };
+        let code = &self.codes[self.frames[c.frame as usize].code as usize].bytes;
         let (mut pushed, mut writes) = (c.pushed_at, c.writes_at);
+        let (mut sizes, mut big_costs) = (c.sizes_at, c.big_costs_at);
         for delta in &self.deltas[c.instruction as usize..end as usize] {
-            raw.pc = delta.pc;
-            raw.gas = delta.gas;
-            let keep = raw.stack.len() - usize::from(delta.pop);
-            raw.stack.truncate(keep);
-            let push = usize::from(delta.push);
-            raw.stack.extend_from_slice(&self.pushed[pushed..pushed + push]);
-            pushed += push;
-            let size = delta.memory_words as usize * 32;
-            if raw.memory.len() < size {
-                raw.memory.resize(size, 0);
+            let pc = raw.pc as usize;
+            let opcode = code.get(pc).copied().unwrap_or(0);
+            let stack = &mut raw.stack;
+            let mut next = pc + 1;
+            match EFFECTS[opcode as usize] {
+                Effect::Push(n) => {
+                    let n = usize::from(n);
+                    let mut word = [0u8; 32];
+                    let imm = code.get(pc + 1..).unwrap_or_default();
+                    let avail = imm.len().min(n);
+                    word[32 - n..32 - n + avail].copy_from_slice(&imm[..avail]);
+                    stack.push(U256::from_be_bytes(word));
+                    next += n;
+                }
+                Effect::Dup(n) => stack.push(stack[stack.len() - usize::from(n)]),
+                Effect::Swap(n) => {
+                    let top = stack.len() - 1;
+                    stack.swap(top, top - usize::from(n));
+                }
+                Effect::Jump => {
+                    next = stack
+                        .pop()
+                        .map_or(usize::MAX, |t| usize::try_from(t).unwrap_or(usize::MAX));
+                }
+                Effect::Jumpi => {
+                    let target = stack.pop().unwrap_or_default();
+                    if !stack.pop().unwrap_or_default().is_zero() {
+                        next = usize::try_from(target).unwrap_or(usize::MAX);
+                    }
+                }
+                Effect::Compute { pop, push } => {
+                    stack.truncate(stack.len() - usize::from(pop));
+                    if push == 1 {
+                        stack.push(self.pushed[pushed]);
+                        pushed += 1;
+                    }
+                }
             }
-            if delta.write {
+            raw.pc = next as u32;
+            let cost = match delta.cost() {
+                Delta::BIG_COST => {
+                    big_costs += 1;
+                    self.big_costs[big_costs - 1]
+                }
+                cost => u64::from(cost),
+            };
+            raw.gas -= cost;
+            if delta.grew() {
+                raw.memory.resize(self.memory_sizes[sizes] as usize * 32, 0);
+                sizes += 1;
+            }
+            if delta.wrote() {
                 let w = self.writes[writes];
                 writes += 1;
                 let (offset, start) = (w.offset as usize, w.start as usize);

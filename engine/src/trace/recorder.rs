@@ -22,24 +22,98 @@ const CHECKPOINT_EVERY: u64 = 4096;
 /// with a large memory is checkpointed less often.
 const CHECKPOINT_BYTES_PER_STEP: u64 = 8;
 
-/// What one instruction left behind in its frame: the post-state's `pc` and gas, the stack
-/// items it popped and pushed (the pushed values are in [`Trace::pushed`], in order), the
-/// memory size after it, and the memory bytes it wrote.
+/// What one instruction left behind in its frame, packed in 32 bits: the gas it cost (bits
+/// 0–29; [`Delta::BIG_COST`] when the cost is in [`Trace::big_costs`]), whether it grew the
+/// memory (bit 30; the new size is the next entry of [`Trace::memory_sizes`]) and whether it
+/// wrote memory (bit 31; the next entry of [`Trace::writes`]).
+///
+/// Everything else is derived from the code and the replayed stack (see [`Effect`]): the next
+/// `pc` (jump targets are the popped operands), the items popped, and the pushed values of
+/// PUSHn, DUPn and SWAPn. Only the values an instruction computes are stored, in
+/// [`Trace::pushed`].
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Delta {
-    /// Gas left after the instruction.
-    pub(crate) gas: u64,
-    /// `pc` after the instruction.
-    pub(crate) pc: u32,
-    /// Memory size after the instruction, in 32-byte words.
-    pub(crate) memory_words: u32,
-    /// Stack items popped.
-    pub(crate) pop: u16,
-    /// Stack items pushed.
-    pub(crate) push: u16,
-    /// Whether the instruction wrote memory (the next entry of [`Trace::writes`]).
-    pub(crate) write: bool,
+pub(crate) struct Delta(pub(crate) u32);
+
+impl Delta {
+    /// The cost field's escape value.
+    pub(crate) const BIG_COST: u32 = (1 << 30) - 1;
+    const GREW: u32 = 1 << 30;
+    const WROTE: u32 = 1 << 31;
+
+    pub(crate) fn cost(self) -> u32 {
+        self.0 & Self::BIG_COST
+    }
+
+    pub(crate) fn grew(self) -> bool {
+        self.0 & Self::GREW != 0
+    }
+
+    pub(crate) fn wrote(self) -> bool {
+        self.0 & Self::WROTE != 0
+    }
 }
+
+/// How an instruction changes its frame's stack and `pc` while it runs (what happens between
+/// instructions, a callee's run and the return, starts a new segment with a checkpoint).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// PUSH0..PUSH32: pushes its immediate (`n` bytes).
+    Push(u8),
+    /// DUPn.
+    Dup(u8),
+    /// SWAPn.
+    Swap(u8),
+    /// JUMP: pops the target and goes there.
+    Jump,
+    /// JUMPI: pops target and condition, goes to the target if the condition is not zero.
+    Jumpi,
+    /// Pops `pop` items and pushes `push` (0 or 1) computed values, stored in the trace.
+    Compute { pop: u8, push: u8 },
+}
+
+/// The [`Effect`] of every opcode. Calls and creates push nothing while they run (the result
+/// is pushed on return); an opcode that halts ends its frame, so its effect is never replayed.
+pub(crate) const EFFECTS: [Effect; 256] = {
+    let mut t = [Effect::Compute { pop: 0, push: 0 }; 256];
+    let mut op = 0;
+    while op < 256 {
+        let info = OPCODES[op];
+        t[op] = Effect::Compute { pop: info.inputs, push: info.outputs };
+        op += 1;
+    }
+    let mut n = 0;
+    while n <= 32 {
+        t[0x5f + n] = Effect::Push(n as u8);
+        n += 1;
+    }
+    let mut n = 1;
+    while n <= 16 {
+        t[0x7f + n] = Effect::Dup(n as u8);
+        t[0x8f + n] = Effect::Swap(n as u8);
+        n += 1;
+    }
+    t[0x56] = Effect::Jump;
+    t[0x57] = Effect::Jumpi;
+    let calls = [0xf0, 0xf1, 0xf2, 0xf4, 0xf5, 0xfa];
+    let mut k = 0;
+    while k < calls.len() {
+        t[calls[k]] = Effect::Compute { pop: OPCODES[calls[k]].inputs, push: 0 };
+        k += 1;
+    }
+    t
+};
+
+/// Whether an opcode's pushed value is stored (computed, not derivable from the code or the
+/// stack).
+const STORES_OUTPUT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut op = 0;
+    while op < 256 {
+        t[op] = matches!(EFFECTS[op], Effect::Compute { push: 1, .. });
+        op += 1;
+    }
+    t
+};
 
 /// Memory bytes written by one instruction: `len` bytes at `offset`, stored in
 /// [`Trace::bytes`] from `start`.
@@ -66,6 +140,8 @@ pub(crate) struct Checkpoint {
     /// Where this instruction's pushed values and writes start.
     pub(crate) pushed_at: usize,
     pub(crate) writes_at: usize,
+    pub(crate) sizes_at: usize,
+    pub(crate) big_costs_at: usize,
 }
 
 /// A frame entered during the transaction: its fixed fields.
@@ -99,17 +175,24 @@ struct LiveFrame {
 /// The instruction between `step` and `step_end`.
 #[derive(Debug, Default)]
 struct Open {
-    stack_len: usize,
+    /// Whether an instruction is open.
+    open: bool,
     opcode: u8,
+    /// Gas left before it.
+    gas: u64,
+    /// The memory region it may write.
     write: Option<(u64, u64)>,
-    checkpoint: Option<Checkpoint>,
+    /// The checkpoint of its pre-state, when one is due.
+    checkpoint: Option<Box<Checkpoint>>,
+    /// The current frame's memory size in bytes before it.
+    memory_size: usize,
 }
 
 /// The recording inspector: attach it to a revm EVM for one transaction, then call
 /// [`TraceRecorder::finish`] for the [`Trace`].
 ///
-/// Per instruction it stores a [`Delta`]-sized record (24 bytes), the pushed stack values
-/// (32 bytes each) and the bytes written to memory; at each frame entry, after each return
+/// Per instruction it stores 4 bytes (gas cost and flags), the value it pushed if it computed
+/// one (32 bytes) and the bytes it wrote to memory; at each frame entry, after each return
 /// to a frame, and then every few thousand instructions (fewer for a large memory) it stores a
 /// raw checkpoint of the current frame. It computes no hash.
 ///
@@ -144,7 +227,7 @@ pub struct TraceRecorder {
     /// Live-frame count at each CALL/CREATE, to pop the callee (if one ran) at its end.
     calls: Vec<usize>,
     next_kind: Option<(FrameKind, (u32, u32))>,
-    open: Option<Open>,
+    open: Open,
 }
 
 impl TraceRecorder {
@@ -173,6 +256,8 @@ impl TraceRecorder {
             returndata: interp.return_data.buffer().clone(),
             pushed_at: self.trace.pushed.len(),
             writes_at: self.trace.writes.len(),
+            sizes_at: self.trace.memory_sizes.len(),
+            big_costs_at: self.trace.big_costs.len(),
         }
     }
 
@@ -251,30 +336,49 @@ impl<CTX: ContextTr> Inspector<CTX> for TraceRecorder {
     #[inline]
     fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
         let opcode = interp.bytecode.opcode();
-        let stack = interp.stack.data();
         let instruction = self.instructions();
+        let stack = interp.stack.data();
         self.trace.numbering.record(instruction, machine_steps(opcode, stack));
-        let write = memory_write(opcode, stack);
-        let checkpoint = match self.live.last() {
-            Some(frame) if instruction >= frame.next_checkpoint => {
-                Some(self.checkpoint(interp, frame.id))
-            }
-            _ => None,
-        };
-        self.open = Some(Open { stack_len: stack.len(), opcode, write, checkpoint });
+        let open = &mut self.open;
+        open.open = true;
+        open.opcode = opcode;
+        open.gas = interp.gas.remaining();
+        open.write = memory_write(opcode, stack);
+        if let Some(frame) = self.live.last()
+            && instruction >= frame.next_checkpoint
+        {
+            let checkpoint = self.checkpoint(interp, frame.id);
+            self.open.memory_size = checkpoint.memory.len();
+            self.open.checkpoint = Some(Box::new(checkpoint));
+        }
     }
 
     #[inline]
     fn step_end(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
-        let Some(open) = self.open.take() else { return };
-        let stack = interp.stack.data();
-        let inputs = usize::from(OPCODES[open.opcode as usize].inputs);
-        let keep = open.stack_len.saturating_sub(inputs).min(stack.len());
+        if !std::mem::take(&mut self.open.open) {
+            return;
+        }
+        let open = &mut self.open;
         let trace = &mut self.trace;
-        trace.pushed.extend_from_slice(&stack[keep..]);
+        if STORES_OUTPUT[open.opcode as usize]
+            && let Some(top) = interp.stack.data().last()
+        {
+            trace.pushed.push(*top);
+        }
+        let cost = open.gas.saturating_sub(interp.gas.remaining());
+        let mut delta = if cost < u64::from(Delta::BIG_COST) {
+            cost as u32
+        } else {
+            trace.big_costs.push(cost);
+            Delta::BIG_COST
+        };
         let memory_size = interp.memory.size();
-        let mut wrote = false;
-        if let Some((offset, len)) = open.write
+        if memory_size != open.memory_size {
+            open.memory_size = memory_size;
+            trace.memory_sizes.push((memory_size / 32) as u32);
+            delta |= Delta::GREW;
+        }
+        if let Some((offset, len)) = open.write.take()
             && len > 0
             && offset < memory_size as u64
         {
@@ -283,24 +387,17 @@ impl<CTX: ContextTr> Inspector<CTX> for TraceRecorder {
             let start = trace.bytes.len() as u64;
             trace.bytes.extend_from_slice(&memory[offset as usize..end as usize]);
             trace.writes.push(Write { offset, start, len: end - offset });
-            wrote = true;
+            delta |= Delta::WROTE;
         }
-        if let Some(checkpoint) = open.checkpoint {
+        trace.deltas.push(Delta(delta));
+        if let Some(checkpoint) = open.checkpoint.take() {
             let size = (checkpoint.memory.len() + 32 * checkpoint.stack.len()) as u64;
             if let Some(frame) = self.live.last_mut() {
                 frame.next_checkpoint =
                     checkpoint.instruction + CHECKPOINT_EVERY.max(size / CHECKPOINT_BYTES_PER_STEP);
             }
-            trace.checkpoints.push(checkpoint);
+            trace.checkpoints.push(*checkpoint);
         }
-        trace.deltas.push(Delta {
-            gas: interp.gas.remaining(),
-            pc: interp.bytecode.pc() as u32,
-            memory_words: (memory_size / 32) as u32,
-            pop: (open.stack_len - keep) as u16,
-            push: (stack.len() - keep) as u16,
-            write: wrote,
-        });
     }
 
     fn call(&mut self, _context: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
