@@ -1,9 +1,10 @@
 //! The lazy trace (spec §1): one transaction recorded cheaply as it runs, and the commitment
 //! to any machine state `S_i`, or the witness of any step `i`, built on demand.
 //!
-//! [`TraceRecorder`] is a revm inspector that keeps, per instruction, only what changed in
-//! the current frame (`pc`, gas, the stack items popped and pushed, the memory size and the
-//! bytes written) and, at each frame entry, after each return to a frame and then every few
+//! [`TraceRecorder`] is a revm inspector that keeps, per instruction, only what the code and
+//! the replayed stack cannot give back (4 bytes of gas cost and flags, the value it computed,
+//! the memory size if it grew, the bytes it wrote; `pc`, pops and PUSH/DUP/SWAP values are
+//! derived on replay) and, at each frame entry, after each return to a frame and then every few
 //! thousand instructions, a raw checkpoint of the frame (stack items, memory bytes, `pc`, gas,
 //! return data; code and calldata are shared with the frame's record). It hashes nothing.
 //!
