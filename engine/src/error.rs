@@ -78,6 +78,14 @@ pub enum Error {
         /// Why it is not executed.
         reason: &'static str,
     },
+    /// A step index past the end of a trace.
+    #[error("step {index} is past the end of the trace ({len} steps): ask for 0..={len}")]
+    TraceIndexOutOfRange {
+        /// The index asked for.
+        index: u64,
+        /// The trace's length in steps.
+        len: u64,
+    },
     /// Code longer than the machine's code tree holds (spec §2.2).
     #[error("code of {size} bytes exceeds the step machine's bound of 131072 bytes (spec §2.2)")]
     CodeTooLarge {

@@ -19,6 +19,9 @@
 //! - [`game`] holds the game model's vocabulary, starting with positions.
 //! - [`machine`] is the step machine of `docs/spec/step-machine.md`, starting with its
 //!   primitive commitments (word trees, code trees, the stack chain).
+//! - [`trace`] records a transaction cheaply and builds the commitment to any machine state,
+//!   or the witness of any step, on demand (the lazy trace).
+//! - [`workload`] sets up the heavy benchmark transactions (snailtracer) beside the corpus.
 
 mod eip7610;
 mod error;
@@ -29,6 +32,8 @@ pub mod conformance;
 pub mod corpus;
 pub mod game;
 pub mod machine;
+pub mod trace;
+pub mod workload;
 
 pub use corpus::{BlockchainTest, StateTestCase};
 pub use eip7610::{Eip7610, StorageProbe};

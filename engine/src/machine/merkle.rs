@@ -10,6 +10,10 @@ use std::{
     sync::{Arc, LazyLock, Mutex, PoisonError},
 };
 
+/// Levels at least this wide are hashed in parallel (rayon's pool): a memory of megabytes is
+/// tens of thousands of hashes.
+const PARALLEL_LEAVES: usize = 8192;
+
 /// `zeros[k]`, the root of an all-zero subtree of height `k` for `k ≤ depth`, computed once
 /// per (depth, zero leaf) in the process: trees are created per frame and per buffer, and
 /// rehashing 22 zero levels each time would dominate.
@@ -186,11 +190,23 @@ impl FixedMerkleTree {
         let mut h = height;
         while h < depth && !self.levels[h].is_empty() {
             let below = &self.levels[h];
-            let zero = self.zeros[h];
-            let above: Vec<B256> = below
-                .chunks(2)
-                .map(|pair| hash_pair(&pair[0], pair.get(1).unwrap_or(&zero)))
-                .collect();
+            let (zero, zero_above) = (self.zeros[h], self.zeros[h + 1]);
+            // A pair of zero subtrees is the zero subtree above: no hash (memory is mostly
+            // zeros in places).
+            let node = |pair: &[B256]| {
+                let right = pair.get(1).unwrap_or(&zero);
+                if pair[0] == zero && *right == zero {
+                    zero_above
+                } else {
+                    hash_pair(&pair[0], right)
+                }
+            };
+            let above: Vec<B256> = if below.len() >= PARALLEL_LEAVES {
+                use rayon::prelude::*;
+                below.par_chunks(2).map(node).collect()
+            } else {
+                below.chunks(2).map(node).collect()
+            };
             self.levels.push(above);
             h += 1;
         }

@@ -1,0 +1,438 @@
+//! The lazy trace (spec §1): one transaction recorded cheaply as it runs, and the commitment
+//! to any machine state `S_i`, or the witness of any step `i`, built on demand.
+//!
+//! [`TraceRecorder`] is a revm inspector that keeps, per instruction, only what the code and
+//! the replayed stack cannot give back (4 bytes of gas cost and flags, the value it computed,
+//! the memory size if it grew, the bytes it wrote; `pc`, pops and PUSH/DUP/SWAP values are
+//! derived on replay) and, at each frame entry, after each return to a frame and then every few
+//! thousand instructions, a raw checkpoint of the frame (stack items, memory bytes, `pc`, gas,
+//! return data; code and calldata are shared with the frame's record). It hashes nothing.
+//!
+//! [`Trace::commitment`] and [`Trace::witness`] restore the nearest checkpoint at or before
+//! the step, replay the deltas up to it in raw form, then build the frame's commitments once
+//! (a [`FrameSnapshot`]: stack hash chain, memory word tree; the code tree and calldata tree
+//! are built once per trace and shared).
+//!
+//! ## What the header holds in this version
+//!
+//! The header ([`MachineState`]) of every state is built by [`header`]:
+//!
+//! - **real**: `status` (`Running` before the last instruction; `Succeeded`/`Failed` from the
+//!   top frame's outcome in the final state, `Invalid` when no frame ran), `frame_hash` (the
+//!   current frame, zero in the final state), and `callers`: the depth and hash chain
+//!   `acc_k = H(acc_{k-1} ‖ H(encode(Frame)))` over the caller frames, outermost first, each
+//!   frame as it stood while the callee ran (spec §6.1: `pc` past the CALL/CREATE, its
+//!   operands popped, the forwarded gas deducted, memory expanded for both windows).
+//! - **fixed at zero** (the world-state part, not tracked yet): `block_hash`, `tx_hash`,
+//!   `state_root`, the warm-address, warm-slot, transient and created tries, `refund`, `logs`,
+//!   `accumulators`; `pending_kind` is `None` and `pending_hash` zero (no micro-steps yet).
+//!   This is the header of [`crate::conformance::StepChecker`], so commitments of in-frame
+//!   steps agree with it.
+//!
+//! In the frame: `return_window` is the caller's output window for calls (`(0, 0)` for
+//! creates and the top frame) and `checkpoint` is zero (the world state it would commit to is
+//! not tracked yet).
+//!
+//! ## Numbering
+//!
+//! Machine step `i` is revm instruction `i` of the transaction, counted over every frame in
+//! execution order; `S_i` is the state before it, `S_len` the final state. A CALL's post-state
+//! is the callee's first state, and the post-state of a frame's last instruction is its
+//! caller's state after the return (or the final state). The decision of how many machine steps
+//! an instruction makes lives in [`machine_steps`] (always 1 today); micro-steps (spec §5.5)
+//! will make some instructions several steps, and boundary steps (frame entry/exit §6,
+//! transaction begin/end §8) will be inserted between instructions: both only renumber,
+//! through the sparse mapping this module keeps, never change how an instruction's pre-state
+//! is rebuilt.
+
+mod numbering;
+mod recorder;
+
+pub use numbering::machine_steps;
+pub use recorder::TraceRecorder;
+
+use crate::{
+    Error, Result,
+    machine::{
+        Bytes32Tree, Chain, CodeTree, ForkId, Frame, FrameKind, FrameSnapshot, MachineState,
+        PendingKind, Stack, StackCommitment, Status, StepWitness, WordTree,
+    },
+};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use numbering::Numbering;
+use recorder::{Checkpoint, Delta, EFFECTS, Effect, FrameRecord, Write};
+use std::sync::{Arc, OnceLock};
+
+/// The header around a frame (see the module docs for which fields are real).
+pub fn header(status: Status, frame_hash: B256, callers: (u16, B256)) -> MachineState {
+    MachineState {
+        fork: ForkId::Cancun,
+        status,
+        pending_kind: PendingKind::None,
+        pending_hash: B256::ZERO,
+        block_hash: B256::ZERO,
+        tx_hash: B256::ZERO,
+        state_root: B256::ZERO,
+        warm_addresses: B256::ZERO,
+        warm_slots: B256::ZERO,
+        transient: B256::ZERO,
+        created: B256::ZERO,
+        refund: 0,
+        logs: Chain::default(),
+        frame_hash,
+        callers,
+        accumulators: B256::ZERO,
+    }
+}
+
+/// One distinct code of the transaction, with its tree built on first use.
+#[derive(Debug)]
+struct CodeEntry {
+    bytes: Bytes,
+    tree: OnceLock<Result<Arc<CodeTree>, usize>>,
+}
+
+impl CodeEntry {
+    fn new(bytes: Bytes) -> Self {
+        Self { bytes, tree: OnceLock::new() }
+    }
+
+    fn tree(&self) -> Result<Arc<CodeTree>> {
+        self.tree
+            .get_or_init(|| CodeTree::new(&self.bytes).map(Arc::new).map_err(|_| self.bytes.len()))
+            .clone()
+            .map_err(|size| Error::CodeTooLarge { size })
+    }
+}
+
+/// A frame's state before an instruction, raw (no hashes).
+#[derive(Clone, Debug)]
+struct RawFrame {
+    frame: u32,
+    pc: u32,
+    gas: u64,
+    stack: Vec<U256>,
+    memory: Vec<u8>,
+    returndata: Bytes,
+}
+
+/// The trace of one transaction, recorded by a [`TraceRecorder`]; see the module docs.
+///
+/// Queries take `&self` and may run from several threads; the code, calldata and caller-chain
+/// commitments they share are built once, on first use.
+#[derive(Debug)]
+pub struct Trace {
+    frames: Vec<FrameRecord>,
+    codes: Vec<CodeEntry>,
+    deltas: Vec<Delta>,
+    pushed: Vec<U256>,
+    writes: Vec<Write>,
+    bytes: Vec<u8>,
+    memory_sizes: Vec<u32>,
+    big_costs: Vec<u64>,
+    checkpoints: Vec<Checkpoint>,
+    numbering: Numbering,
+    status: Status,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Self {
+            frames: Vec::new(),
+            codes: Vec::new(),
+            deltas: Vec::new(),
+            pushed: Vec::new(),
+            writes: Vec::new(),
+            bytes: Vec::new(),
+            memory_sizes: Vec::new(),
+            big_costs: Vec::new(),
+            checkpoints: Vec::new(),
+            numbering: Numbering::default(),
+            status: Status::Invalid,
+        }
+    }
+}
+
+impl Trace {
+    /// The number of machine steps `n`: states are `S_0 … S_n`.
+    pub fn len(&self) -> u64 {
+        self.numbering.machine_index(self.deltas.len() as u64)
+    }
+
+    /// Whether the trace has no step (the transaction ran no code).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The final state's status: `Succeeded` or `Failed` by the top frame's outcome, `Invalid`
+    /// when no frame ran (revm rejected the transaction).
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// Frames entered (with code), the top frame included.
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Bytes held by the recording (deltas, pushed values, written bytes, checkpoints), for
+    /// measuring its cost.
+    pub fn recorded_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.deltas.len() * size_of::<Delta>()
+            + self.pushed.len() * 32
+            + self.writes.len() * size_of::<Write>()
+            + self.bytes.len()
+            + self.memory_sizes.len() * 4
+            + self.big_costs.len() * 8
+            + self
+                .checkpoints
+                .iter()
+                .map(|c| size_of::<Checkpoint>() + c.stack.len() * 32 + c.memory.len())
+                .sum::<usize>()
+    }
+
+    /// The commitment to `S_i`, the machine state before step `i` (`i = len` is the final
+    /// state): `H(encode(MachineState))`, 32 bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TraceIndexOutOfRange`] when `i > len`; [`Error::UnsupportedStep`] for a state
+    /// inside a micro-stepped instruction (none in this version); [`Error::CodeTooLarge`]
+    /// when the frame's code exceeds the machine's bound.
+    pub fn commitment(&self, i: u64) -> Result<B256> {
+        Ok(self.state(i)?.0.commitment())
+    }
+
+    /// The witness of step `i` (`i < len`): the header and frame of `S_i` with everything the
+    /// step reads (see [`FrameSnapshot::witness`]). For `i ≥ len` (padding past the final
+    /// state, spec §1) the witness is the final header with an empty frame, which the
+    /// executor maps to itself.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Trace::commitment`], for `i > len`: none.
+    pub fn witness(&self, i: u64) -> Result<StepWitness> {
+        match self.snapshot(i)? {
+            Some((state, snapshot)) => snapshot.witness(state),
+            None => Ok(StepWitness {
+                state: self.final_header(),
+                frame: empty_frame(),
+                code: Vec::new(),
+                stack_rest: B256::ZERO,
+                stack: Vec::new(),
+                memory: Vec::new(),
+                calldata: Vec::new(),
+            }),
+        }
+    }
+
+    /// The header of `S_i` and, unless it is the final state, its frame.
+    pub fn state(&self, i: u64) -> Result<(MachineState, Option<Frame>)> {
+        match self.snapshot(i)? {
+            Some((state, snapshot)) => Ok((state, Some(snapshot.frame()?))),
+            None => Ok((self.final_header(), None)),
+        }
+    }
+
+    fn final_header(&self) -> MachineState {
+        header(self.status, B256::ZERO, (0, B256::ZERO))
+    }
+
+    /// `S_i` as header and frame snapshot; `None` for the final state (or past it).
+    fn snapshot(&self, i: u64) -> Result<Option<(MachineState, FrameSnapshot)>> {
+        let len = self.len();
+        if i > len {
+            return Err(Error::TraceIndexOutOfRange { index: i, len });
+        }
+        let position = self.numbering.position(i);
+        if position.instruction >= self.deltas.len() as u64 {
+            return Ok(None);
+        }
+        if position.micro != 0 {
+            return Err(Error::UnsupportedStep {
+                opcode: 0,
+                reason: "a state inside a micro-stepped instruction",
+            });
+        }
+        let raw = self.raw_before(position.instruction);
+        let callers = self.callers(raw.frame)?;
+        let snapshot = self.frame_snapshot(raw)?;
+        let frame_hash = snapshot.frame()?.hash();
+        Ok(Some((header(Status::Running, frame_hash, callers), snapshot)))
+    }
+
+    /// The raw frame state before `instruction`.
+    fn raw_before(&self, instruction: u64) -> RawFrame {
+        let at = self.checkpoints.partition_point(|c| c.instruction <= instruction) - 1;
+        self.replay(at, instruction)
+    }
+
+    /// The raw state of `instruction`'s frame right after it ran, before anything between
+    /// instructions (a callee's run, the return) touched it.
+    fn raw_after(&self, instruction: u64) -> RawFrame {
+        let at = self.checkpoints.partition_point(|c| c.instruction <= instruction) - 1;
+        self.replay(at, instruction + 1)
+    }
+
+    /// Restores checkpoint `at` and applies the deltas of its instructions up to `end`
+    /// (exclusive).
+    fn replay(&self, at: usize, end: u64) -> RawFrame {
+        let c = &self.checkpoints[at];
+        let mut raw = RawFrame {
+            frame: c.frame,
+            pc: c.pc,
+            gas: c.gas,
+            stack: c.stack.clone(),
+            memory: c.memory.clone(),
+            returndata: c.returndata.clone(),
+        };
+        let code = &self.codes[self.frames[c.frame as usize].code as usize].bytes;
+        let (mut pushed, mut writes) = (c.pushed_at, c.writes_at);
+        let (mut sizes, mut big_costs) = (c.sizes_at, c.big_costs_at);
+        for delta in &self.deltas[c.instruction as usize..end as usize] {
+            let pc = raw.pc as usize;
+            let opcode = code.get(pc).copied().unwrap_or(0);
+            let stack = &mut raw.stack;
+            let mut next = pc + 1;
+            match EFFECTS[opcode as usize] {
+                Effect::Push(n) => {
+                    let n = usize::from(n);
+                    let mut word = [0u8; 32];
+                    let imm = code.get(pc + 1..).unwrap_or_default();
+                    let avail = imm.len().min(n);
+                    word[32 - n..32 - n + avail].copy_from_slice(&imm[..avail]);
+                    stack.push(U256::from_be_bytes(word));
+                    next += n;
+                }
+                Effect::Dup(n) => stack.push(stack[stack.len() - usize::from(n)]),
+                Effect::Swap(n) => {
+                    let top = stack.len() - 1;
+                    stack.swap(top, top - usize::from(n));
+                }
+                Effect::Jump => {
+                    next = stack
+                        .pop()
+                        .map_or(usize::MAX, |t| usize::try_from(t).unwrap_or(usize::MAX));
+                }
+                Effect::Jumpi => {
+                    let target = stack.pop().unwrap_or_default();
+                    if !stack.pop().unwrap_or_default().is_zero() {
+                        next = usize::try_from(target).unwrap_or(usize::MAX);
+                    }
+                }
+                Effect::Compute { pop, push } => {
+                    stack.truncate(stack.len() - usize::from(pop));
+                    if push == 1 {
+                        stack.push(self.pushed[pushed]);
+                        pushed += 1;
+                    }
+                }
+            }
+            raw.pc = next as u32;
+            let cost = match delta.cost() {
+                Delta::BIG_COST => {
+                    big_costs += 1;
+                    self.big_costs[big_costs - 1]
+                }
+                cost => u64::from(cost),
+            };
+            raw.gas -= cost;
+            if delta.grew() {
+                raw.memory.resize(self.memory_sizes[sizes] as usize * 32, 0);
+                sizes += 1;
+            }
+            if delta.wrote() {
+                let w = self.writes[writes];
+                writes += 1;
+                let (offset, start) = (w.offset as usize, w.start as usize);
+                raw.memory[offset..offset + w.len as usize]
+                    .copy_from_slice(&self.bytes[start..start + w.len as usize]);
+            }
+        }
+        raw
+    }
+
+    /// The caller chain `(count, acc)` of `frame` (spec §2.5), memoized per frame. Walks up to
+    /// the nearest ancestor already known, then down, so deep recursions do not recurse here.
+    fn callers(&self, frame: u32) -> Result<(u16, B256)> {
+        let mut path = Vec::new();
+        let mut at = frame;
+        let mut chain = loop {
+            let record = &self.frames[at as usize];
+            if let Some(chain) = record.callers.get() {
+                break *chain;
+            }
+            match record.parent {
+                None => {
+                    let _ = record.callers.set((0, B256::ZERO));
+                    break (0, B256::ZERO);
+                }
+                Some((parent, _)) => {
+                    path.push(at);
+                    at = parent;
+                }
+            }
+        };
+        for child in path.into_iter().rev() {
+            let Some((_, call)) = self.frames[child as usize].parent else { continue };
+            let caller = self.frame_snapshot(self.raw_after(call))?.frame()?.hash();
+            chain = (chain.0 + 1, crate::machine::hash_pair(&chain.1, &caller));
+            let _ = self.frames[child as usize].callers.set(chain);
+        }
+        Ok(chain)
+    }
+
+    /// The frame snapshot of a raw frame state: hashes its stack and memory once.
+    fn frame_snapshot(&self, raw: RawFrame) -> Result<FrameSnapshot> {
+        let record = &self.frames[raw.frame as usize];
+        let code = self.codes[record.code as usize].tree()?;
+        let calldata = match record.calldata_tree.get() {
+            Some(tree) => tree.clone(),
+            None => {
+                let tree = Arc::new(WordTree::from_bytes(&record.calldata)?);
+                record.calldata_tree.get_or_init(|| tree).clone()
+            }
+        };
+        Ok(FrameSnapshot {
+            kind: record.kind,
+            is_static: record.is_static,
+            address: record.address,
+            caller: record.caller,
+            value: record.value,
+            code,
+            pc: raw.pc,
+            gas: raw.gas,
+            stack: Stack::new(&raw.stack),
+            memory: WordTree::from_bytes(&raw.memory)?,
+            calldata,
+            returndata: Arc::new(WordTree::from_bytes(&raw.returndata)?),
+            return_window: record.return_window,
+            checkpoint: B256::ZERO,
+        })
+    }
+}
+
+/// The frame of a witness past the final state: never read (the executor returns a final
+/// state unchanged before looking at the frame).
+fn empty_frame() -> Frame {
+    let empty = Bytes32Tree { len: 0, root: B256::ZERO };
+    Frame {
+        kind: FrameKind::Transaction,
+        is_static: false,
+        address: Address::ZERO,
+        caller: Address::ZERO,
+        value: U256::ZERO,
+        code_root: B256::ZERO,
+        code_size: 0,
+        code_hash: B256::ZERO,
+        pc: 0,
+        gas: 0,
+        stack: StackCommitment::EMPTY,
+        memory: empty,
+        calldata: empty,
+        returndata: empty,
+        return_window: (0, 0),
+        checkpoint: B256::ZERO,
+    }
+}

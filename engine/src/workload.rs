@@ -1,0 +1,165 @@
+//! Performance workloads: heavy real-world EVM programs (the revm project's benchmark set,
+//! kept as data beside the project), set up as one transaction each, to measure the engine
+//! against plain revm execution of the same transaction.
+//!
+//! The workloads folder is found through [`WORKLOADS_ENV`] (`REFUTE_WORKLOADS`), defaulting
+//! to `../shared/workloads` relative to the workspace root, like the corpus.
+
+use crate::{
+    Error, Result,
+    trace::{Trace, TraceRecorder},
+};
+use alloy_primitives::{Address, Bytes, address, hex};
+use revm::{
+    Context, ExecuteEvm, InspectEvm, MainBuilder, MainContext,
+    context::{CfgEnv, TxEnv, result::ExecutionResult},
+    database::{CacheDB, EmptyDB},
+    primitives::{TxKind, hardfork::SpecId},
+    state::{AccountInfo, Bytecode},
+};
+use std::path::{Path, PathBuf};
+
+/// The environment variable that names the workloads folder (the one holding
+/// `snailtracer.hex`).
+pub const WORKLOADS_ENV: &str = "REFUTE_WORKLOADS";
+
+/// The workloads folder: `$REFUTE_WORKLOADS` if set, else `../shared/workloads` relative to
+/// the workspace root.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the folder does not exist.
+pub fn workloads_root() -> Result<PathBuf> {
+    let path = match std::env::var_os(WORKLOADS_ENV) {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/workloads"),
+    };
+    path.canonicalize().map_err(|e| Error::io(&path, e))
+}
+
+/// One transaction over a fixed pre-state, runnable plainly or recorded.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    db: CacheDB<EmptyDB>,
+    tx: TxEnv,
+}
+
+impl Workload {
+    /// The account that sends the transaction.
+    pub const SENDER: Address = address!("0x000000000000000000000000000000000000f00d");
+    /// The account that holds the workload's code.
+    pub const CONTRACT: Address = address!("0x0000000000000000000000000000000000c0de00");
+
+    /// Snailtracer (a Solidity ray tracer): its runtime code at [`Workload::CONTRACT`],
+    /// called with `Benchmark()` (`0x30627b7c`) and `gas_limit` gas (Cancun, no transaction
+    /// gas cap). The whole run needs about 1,000,000,000 gas; with less it runs out of gas
+    /// part-way (a valid, shorter transaction).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when `snailtracer.hex` cannot be read from `root`;
+    /// [`Error::InvalidCase`] when it is not hex.
+    pub fn snailtracer(root: &Path, gas_limit: u64) -> Result<Self> {
+        let path = root.join("snailtracer.hex");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let code = hex::decode(text.trim())
+            .map_err(|e| Error::invalid_case(path.display(), format!("not hex: {e}")))?;
+        Ok(Self::new(code.into(), Bytes::from_static(&[0x30, 0x62, 0x7b, 0x7c]), gas_limit))
+    }
+
+    /// A workload calling `code` (placed as runtime code at [`Workload::CONTRACT`]) with
+    /// `calldata` and `gas_limit` gas.
+    pub fn new(code: Bytes, calldata: Bytes, gas_limit: u64) -> Self {
+        let mut db = CacheDB::new(EmptyDB::default());
+        db.insert_account_info(
+            Self::CONTRACT,
+            AccountInfo::default().with_code(Bytecode::new_raw(code)),
+        );
+        db.insert_account_info(
+            Self::SENDER,
+            AccountInfo { balance: alloy_primitives::U256::MAX >> 8, ..AccountInfo::default() },
+        );
+        let tx = TxEnv {
+            caller: Self::SENDER,
+            kind: TxKind::Call(Self::CONTRACT),
+            data: calldata,
+            gas_limit,
+            gas_price: 0,
+            ..TxEnv::default()
+        };
+        Self { db, tx }
+    }
+
+    fn cfg(&self) -> CfgEnv {
+        let mut cfg = CfgEnv::new_with_spec(SpecId::CANCUN);
+        cfg.tx_gas_limit_cap = Some(u64::MAX);
+        cfg
+    }
+
+    /// Runs the transaction with plain revm (no inspector), without committing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCase`] when revm rejects the transaction.
+    pub fn run_plain(&self) -> Result<ExecutionResult> {
+        let mut evm =
+            Context::mainnet().with_cfg(self.cfg()).with_db(self.db.clone()).build_mainnet();
+        evm.transact(self.tx.clone())
+            .map(|r| r.result)
+            .map_err(|e| Error::invalid_case("workload", e.to_string()))
+    }
+
+    /// Runs the transaction with revm's inspecting loop and an inspector that does nothing:
+    /// the baseline cost of any inspector.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCase`] when revm rejects the transaction.
+    pub fn run_noop_inspector(&self) -> Result<ExecutionResult> {
+        let mut evm = Context::mainnet()
+            .with_cfg(self.cfg())
+            .with_db(self.db.clone())
+            .build_mainnet_with_inspector(revm::inspector::NoOpInspector);
+        evm.inspect_tx(self.tx.clone())
+            .map(|r| r.result)
+            .map_err(|e| Error::invalid_case("workload", e.to_string()))
+    }
+
+    /// Runs the transaction with `inspector` attached, without committing; returns the
+    /// inspector after the run.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCase`] when revm rejects the transaction.
+    pub fn inspect<I>(&self, inspector: I) -> Result<(ExecutionResult, I)>
+    where
+        I: revm::Inspector<revm::handler::MainnetContext<CacheDB<EmptyDB>>>,
+    {
+        let mut evm = Context::mainnet()
+            .with_cfg(self.cfg())
+            .with_db(self.db.clone())
+            .build_mainnet_with_inspector(inspector);
+        let result = evm
+            .inspect_tx(self.tx.clone())
+            .map(|r| r.result)
+            .map_err(|e| Error::invalid_case("workload", e.to_string()))?;
+        Ok((result, evm.inspector))
+    }
+
+    /// Runs the transaction with a [`TraceRecorder`] attached, without committing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCase`] when revm rejects the transaction.
+    pub fn record(&self) -> Result<(ExecutionResult, Trace)> {
+        let mut evm = Context::mainnet()
+            .with_cfg(self.cfg())
+            .with_db(self.db.clone())
+            .build_mainnet_with_inspector(TraceRecorder::new());
+        let result = evm
+            .inspect_tx(self.tx.clone())
+            .map(|r| r.result)
+            .map_err(|e| Error::invalid_case("workload", e.to_string()))?;
+        Ok((result, std::mem::take(&mut evm.inspector).finish()))
+    }
+}
