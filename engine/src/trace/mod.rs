@@ -223,6 +223,14 @@ impl Trace {
                 stack: Vec::new(),
                 memory: Vec::new(),
                 calldata: Vec::new(),
+                block: None,
+                tx: None,
+                leaf: None,
+                tries: Default::default(),
+                account_code: None,
+                pending: None,
+                source: Vec::new(),
+                source_code: Vec::new(),
             }),
         }
     }
