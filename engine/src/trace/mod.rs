@@ -23,11 +23,16 @@
 //!   `acc_k = H(acc_{k-1} ‖ H(encode(Frame)))` over the caller frames, outermost first, each
 //!   frame as it stood while the callee ran (spec §6.1: `pc` past the CALL/CREATE, its
 //!   operands popped, the forwarded gas deducted, memory expanded for both windows).
-//! - **fixed at zero** (the world-state part, not tracked yet): `block_hash`, `tx_hash`,
+//! - **fixed at zero** (not tracked by the trace yet): `block_hash`, `tx_hash`,
 //!   `state_root`, the warm-address, warm-slot, transient and created tries, `refund`, `logs`,
-//!   `accumulators`; `pending_kind` is `None` and `pending_hash` zero (no micro-steps yet).
-//!   This is the header of [`crate::conformance::StepChecker`], so commitments of in-frame
-//!   steps agree with it.
+//!   `accumulators`; `pending_kind` is `None` and `pending_hash` zero.
+//!
+//! So the trace is exact for the steps that read none of these: arithmetic, stack, control,
+//! memory and frame-field opcodes that do not halt. The step checker
+//! ([`crate::conformance::StepChecker`]) already tracks contexts, the world (from revm's
+//! journal), the log chain, micro-steps and the halting steps; moving that into the trace —
+//! world roots recorded at journal lengths, micro-step numbering through [`machine_steps`],
+//! a state for each halting step's pending frame exit — is the next step for the trace.
 //!
 //! In the frame: `return_window` is the caller's output window for calls (`(0, 0)` for
 //! creates and the top frame) and `checkpoint` is zero (the world state it would commit to is
