@@ -31,7 +31,7 @@
 use super::world::WorldTracker;
 use crate::Result;
 use crate::machine::{
-    BlockContext, Chain, CodeTree, Contexts, Family, ForkId, FrameExit, FrameKind, FrameSnapshot,
+    BlockContext, Chain, CodeTree, Contexts, Family, FrameExit, FrameKind, FrameSnapshot,
     MachineState, MicroRun, MicroStepKind, OPCODES, PendingKind, Stack, Status, TxContext,
     WordTree, execute, hash_pair, log_item,
 };
@@ -384,24 +384,7 @@ fn sync(frame: &mut LiveFrame, interp: &Interpreter) {
 /// The header around a frame: the log chain, and fixed world-state fields (see the module
 /// docs).
 fn header(frame_hash: B256, logs: Chain) -> MachineState {
-    MachineState {
-        fork: ForkId::Cancun,
-        status: Status::Running,
-        pending_kind: PendingKind::None,
-        pending_hash: B256::ZERO,
-        block_hash: B256::ZERO,
-        tx_hash: B256::ZERO,
-        state_root: B256::ZERO,
-        warm_addresses: B256::ZERO,
-        warm_slots: B256::ZERO,
-        transient: B256::ZERO,
-        created: B256::ZERO,
-        refund: 0,
-        logs,
-        frame_hash,
-        callers: (0, B256::ZERO),
-        accumulators: B256::ZERO,
-    }
+    MachineState { logs, ..crate::trace::header(Status::Running, frame_hash, (0, B256::ZERO)) }
 }
 
 /// The memory region `(start, len)` in bytes a step of `opcode` with this stack may write

@@ -73,6 +73,30 @@ pub struct StepWitness {
     pub source_code: Vec<CodeChunk>,
 }
 
+impl StepWitness {
+    /// The witness of a step that reads nothing beyond `state` and `frame`: every other part
+    /// empty, for the prover to fill with what the step reads.
+    pub fn new(state: MachineState, frame: Frame) -> Self {
+        Self {
+            state,
+            frame,
+            code: Vec::new(),
+            stack_rest: B256::ZERO,
+            stack: Vec::new(),
+            memory: Vec::new(),
+            calldata: Vec::new(),
+            block: None,
+            tx: None,
+            leaf: None,
+            tries: TrieWitness::default(),
+            account_code: None,
+            pending: None,
+            source: Vec::new(),
+            source_code: Vec::new(),
+        }
+    }
+}
+
 /// Executes one step: the commitment to the post-state, from the commitment to the pre-state
 /// and a witness.
 ///

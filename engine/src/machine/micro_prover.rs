@@ -214,21 +214,9 @@ impl MicroRun {
     pub fn next_step(&mut self) -> Result<Option<(StepWitness, MicroStepKind)>> {
         let Some(pending) = self.pending.clone() else { return Ok(None) };
         let mut witness = StepWitness {
-            state: self.header()?,
-            frame: self.frame.frame()?,
-            code: Vec::new(),
             stack_rest: self.frame.stack.commitment().hash,
-            stack: Vec::new(),
-            memory: Vec::new(),
-            calldata: Vec::new(),
-            block: None,
-            tx: None,
-            leaf: None,
-            tries: Default::default(),
-            account_code: None,
             pending: Some(pending.clone()),
-            source: Vec::new(),
-            source_code: Vec::new(),
+            ..StepWitness::new(self.header()?, self.frame.frame()?)
         };
         let kind = match pending {
             Pending::Keccak(data) => {

@@ -212,21 +212,12 @@ impl FrameSnapshot {
         }
 
         Ok(StepWitness {
-            state,
-            frame,
             code: chunks,
             stack_rest: self.stack.commitment_below(split).hash,
             stack: operands,
             memory,
             calldata,
-            block: None,
-            tx: None,
-            leaf: None,
-            tries: Default::default(),
-            account_code: None,
-            pending: None,
-            source: Vec::new(),
-            source_code: Vec::new(),
+            ..StepWitness::new(state, frame)
         })
     }
 

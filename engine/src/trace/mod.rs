@@ -220,23 +220,7 @@ impl Trace {
     pub fn witness(&self, i: u64) -> Result<StepWitness> {
         match self.snapshot(i)? {
             Some((state, snapshot)) => snapshot.witness(state),
-            None => Ok(StepWitness {
-                state: self.final_header(),
-                frame: empty_frame(),
-                code: Vec::new(),
-                stack_rest: B256::ZERO,
-                stack: Vec::new(),
-                memory: Vec::new(),
-                calldata: Vec::new(),
-                block: None,
-                tx: None,
-                leaf: None,
-                tries: Default::default(),
-                account_code: None,
-                pending: None,
-                source: Vec::new(),
-                source_code: Vec::new(),
-            }),
+            None => Ok(StepWitness::new(self.final_header(), empty_frame())),
         }
     }
 
