@@ -396,13 +396,9 @@ fn memory_write(opcode: u8, stack: &[U256]) -> Option<(u64, u64)> {
         Some(u64::try_from(value).unwrap_or(u64::MAX))
     };
     match opcode {
-        0x52 => Some((arg(0)?, 32)),
-        0x53 => Some((arg(0)?, 1)),
-        0x37 | 0x39 | 0x3e | 0x5e => Some((arg(0)?, arg(2)?)),
-        0x3c => Some((arg(1)?, arg(3)?)),
         0xf1 | 0xf2 => Some((arg(5)?, arg(6)?)),
         0xf4 | 0xfa => Some((arg(4)?, arg(5)?)),
-        _ => None,
+        _ => crate::machine::memory_write(opcode, stack),
     }
 }
 

@@ -35,6 +35,7 @@ pub use execute::{StepWitness, WordWitness, execute};
 pub use merkle::{FixedMerkleTree, MerkleProof};
 pub use micro_prover::{MicroRun, MicroStepKind};
 pub use mpt::TrieWitness;
+pub(crate) use opcode::memory_write;
 pub use opcode::{Family, OPCODES, OpInfo, memory_cost};
 pub use pending::{
     CopyDest, CopySource, CopyState, Pending, SPONGE_SOURCE_MEMORY, SpongePurpose, SpongeState,

@@ -149,6 +149,26 @@ pub(crate) const fn immediate_len(opcode: u8) -> usize {
     if opcode >= 0x60 && opcode <= 0x7f { (opcode - 0x5f) as usize } else { 0 }
 }
 
+/// The memory region `(offset, len)` in bytes that an in-frame instruction writes, from its
+/// operands (`stack` bottom first, top last); `None` for instructions that write no memory.
+/// Offsets and lengths past 2^64 are clamped to `u64::MAX` (such a step runs out of gas).
+/// CALL's return window is written when the caller resumes, not by the CALL step: callers
+/// that need it add it.
+#[inline]
+pub(crate) fn memory_write(opcode: u8, stack: &[alloy_primitives::U256]) -> Option<(u64, u64)> {
+    let arg = |k: usize| {
+        let value = *stack.get(stack.len().checked_sub(1 + k)?)?;
+        Some(u64::try_from(value).unwrap_or(u64::MAX))
+    };
+    match opcode {
+        0x52 => Some((arg(0)?, 32)),
+        0x53 => Some((arg(0)?, 1)),
+        0x37 | 0x39 | 0x3e | 0x5e => Some((arg(0)?, arg(2)?)),
+        0x3c => Some((arg(1)?, arg(3)?)),
+        _ => None,
+    }
+}
+
 /// The memory cost of `words` 32-byte words: `3·a + a²/512` gas (Yellow Paper eq. 326).
 pub const fn memory_cost(words: u64) -> u64 {
     3 * words + words * words / 512

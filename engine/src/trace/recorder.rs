@@ -2,7 +2,7 @@
 //! and per-instruction deltas in raw form, never a hash.
 
 use super::{Trace, numbering::machine_steps};
-use crate::machine::{FrameKind, OPCODES, Status};
+use crate::machine::{FrameKind, OPCODES, Status, memory_write};
 use alloy_primitives::{Address, Bytes, U256};
 use revm::{
     Inspector,
@@ -277,24 +277,6 @@ impl TraceRecorder {
         if self.calls.is_empty() {
             self.trace.status = if success { Status::Succeeded } else { Status::Failed };
         }
-    }
-}
-
-/// The memory region `(offset, len)` in bytes that an in-frame instruction writes, from its
-/// operands (stack top last); `None` for instructions that write no memory. CALL's return
-/// window is written when the caller resumes, which starts a new segment.
-#[inline]
-fn memory_write(opcode: u8, stack: &[U256]) -> Option<(u64, u64)> {
-    let arg = |k: usize| {
-        let value = *stack.get(stack.len().checked_sub(1 + k)?)?;
-        Some(u64::try_from(value).unwrap_or(u64::MAX))
-    };
-    match opcode {
-        0x52 => Some((arg(0)?, 32)),
-        0x53 => Some((arg(0)?, 1)),
-        0x37 | 0x39 | 0x3e | 0x5e => Some((arg(0)?, arg(2)?)),
-        0x3c => Some((arg(1)?, arg(3)?)),
-        _ => None,
     }
 }
 
