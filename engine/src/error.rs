@@ -70,6 +70,10 @@ pub enum Error {
     /// be executed with it (it is never executed wrongly).
     #[error("invalid step witness: {0}")]
     BadWitness(&'static str),
+    /// The trace's world could not be rebuilt from the recorded journal (a trie error, which a
+    /// world built by the recorder does not produce).
+    #[error("the trace's world could not be rebuilt: {0}")]
+    WorldReplay(String),
     /// A step this version of the one-step executor does not execute.
     #[error("unsupported step: opcode 0x{opcode:02x} ({reason})")]
     UnsupportedStep {

@@ -31,16 +31,15 @@
 use super::world::WorldTracker;
 use crate::Result;
 use crate::machine::{
-    BlockContext, Chain, CodeTree, Contexts, Family, FrameExit, FrameKind, FrameSnapshot,
-    MachineState, MicroRun, MicroStepKind, OPCODES, PendingKind, Stack, Status, TxContext,
-    WordTree, execute, hash_pair, log_item,
+    Chain, CodeTree, Contexts, Family, FrameExit, FrameKind, FrameSnapshot, MachineState, MicroRun,
+    MicroStepKind, OPCODES, PendingKind, Stack, Status, WordTree, execute, hash_pair, log_item,
 };
+use crate::trace::world::{prove_world, world_contexts};
 use alloy_primitives::{B256, Bytes, Log, U256, keccak256};
 use revm::{
-    Database, Inspector,
+    Inspector,
     bytecode::opcode::OPCODE_INFO,
-    context::{Block, Cfg, ContextTr, Transaction, TransactionType},
-    context_interface::transaction::AccessListItemTr,
+    context::ContextTr,
     database::CacheState,
     inspector::JournalExt,
     interpreter::{
@@ -252,23 +251,9 @@ impl StepChecker {
     fn world_witness(&self, pre: B256, opcode: u8, witness: &mut crate::machine::StepWitness) {
         let Some(tracker) = &self.world else { return };
         if let Some(contexts) = &self.contexts {
-            match opcode {
-                0x31 | 0x3b | 0x3f => witness.block = Some(contexts.block),
-                0x55 => witness.tx = Some(contexts.tx),
-                _ => {}
-            }
+            world_contexts(contexts, opcode, witness);
         }
-        if opcode == 0x3b
-            && let Some(address) = witness.stack.last()
-        {
-            let address = alloy_primitives::Address::from_word(B256::from(*address));
-            if let Ok(Some(account)) = tracker.world.account(address) {
-                witness.account_code = tracker.codes.get(&account.code_hash).cloned();
-            }
-        }
-        witness.tries = tracker.world.store().recording();
-        let _ = execute(pre, witness);
-        witness.tries = witness.tries.recorded();
+        prove_world(&tracker.world, tracker.codes(), pre, opcode, witness);
     }
 
     fn selected(&mut self, opcode: u8) -> bool {
@@ -461,69 +446,14 @@ fn name(opcode: u8) -> String {
         .unwrap_or_else(|| format!("0x{opcode:02x}"))
 }
 
-/// The block and transaction contexts of the transaction revm is running (spec §4.4), with
-/// `start_state_root` at zero (see the module docs).
-fn contexts<CTX: ContextTr>(context: &mut CTX) -> Contexts {
-    let block = context.block();
-    let number = u64::try_from(block.number()).unwrap_or(u64::MAX);
-    let base_fee = block.basefee();
-    let mut block_context = BlockContext {
-        number,
-        timestamp: u64::try_from(block.timestamp()).unwrap_or(u64::MAX),
-        coinbase: block.beneficiary(),
-        gas_limit: block.gas_limit(),
-        base_fee: U256::from(base_fee),
-        prevrandao: block.prevrandao().unwrap_or_else(|| block.difficulty().into()),
-        chain_id: context.cfg().chain_id(),
-        blob_base_fee: U256::from(block.blob_gasprice().unwrap_or_default()),
-        block_hashes: B256::ZERO,
-    };
-    let tx = context.tx();
-    let blobs: Vec<B256> = if tx.tx_type() == TransactionType::Eip4844 as u8 {
-        tx.blob_versioned_hashes().to_vec()
-    } else {
-        Vec::new()
-    };
-    let mut tx_context = TxContext {
-        origin: tx.caller(),
-        gas_price: U256::from(tx.effective_gas_price(u128::from(base_fee))),
-        gas_limit: tx.gas_limit(),
-        blob_count: u8::try_from(blobs.len()).unwrap_or(u8::MAX),
-        blob_hashes: B256::ZERO,
-        start_state_root: B256::ZERO,
-    };
-    // Leaf k is block number - 1 - k; a block the database cannot name reads as zero, as
-    // BLOCKHASH would fail on it.
-    let hashes = (1..=number.min(256))
-        .map(|back| context.db_mut().block_hash(number - back).unwrap_or_default())
-        .collect();
-    let history = BlockContext::history_tree(hashes)
-        .unwrap_or_else(|_| BlockContext::history_tree(Vec::new()).expect("an empty tree fits"));
-    let blobs = TxContext::blob_tree(blobs)
-        .unwrap_or_else(|_| TxContext::blob_tree(Vec::new()).expect("an empty tree fits"));
-    block_context.block_hashes = history.root();
-    tx_context.blob_hashes = blobs.root();
-    Contexts { block: block_context, history, tx: tx_context, blobs }
-}
-
 impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
     fn initialize_interp(&mut self, interp: &mut Interpreter, context: &mut CTX) {
         if self.contexts.is_none() {
-            let mut contexts = contexts(context);
+            let start_state_root = self.world.as_ref().map_or(B256::ZERO, |t| t.start_state_root);
+            let contexts = crate::trace::context::contexts(context, start_state_root);
             if let Some(tracker) = &mut self.world {
-                contexts.tx.start_state_root = tracker.start_state_root;
-                let access_list: Vec<(alloy_primitives::Address, Vec<U256>)> = context
-                    .tx()
-                    .access_list()
-                    .map(|list| {
-                        list.map(|item| {
-                            let slots = item.storage_slots().map(|s| U256::from_be_bytes(s.0));
-                            (*item.address(), slots.collect())
-                        })
-                        .collect()
-                    })
-                    .unwrap_or_default();
-                if tracker.begin(contexts.block.coinbase, access_list).is_err() {
+                let access_list = crate::trace::context::access_list(context);
+                if tracker.begin(contexts.block.coinbase, &access_list).is_err() {
                     self.world = None; // cannot happen: the store was built here
                 }
             }

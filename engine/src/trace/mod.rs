@@ -50,8 +50,10 @@
 //! through the sparse mapping this module keeps, never change how an instruction's pre-state
 //! is rebuilt.
 
+pub mod context;
 mod numbering;
 mod recorder;
+pub(crate) mod world;
 
 pub use numbering::machine_steps;
 pub use recorder::TraceRecorder;
@@ -59,14 +61,16 @@ pub use recorder::TraceRecorder;
 use crate::{
     Error, Result,
     machine::{
-        Bytes32Tree, Chain, CodeTree, ForkId, Frame, FrameKind, FrameSnapshot, MachineState,
-        PendingKind, Stack, StackCommitment, Status, StepWitness, WordTree,
+        Bytes32Tree, Chain, CodeTree, Contexts, Family, ForkId, Frame, FrameExit, FrameKind,
+        FrameSnapshot, MachineState, MicroRun, OPCODES, PendingKind, Stack, StackCommitment,
+        Status, StepWitness, WordTree, World, WorldRoots, hash_pair, log_item,
     },
 };
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
 use numbering::Numbering;
 use recorder::{Checkpoint, Delta, EFFECTS, Effect, FrameRecord, Write};
 use std::sync::{Arc, OnceLock};
+use world::{WorldLog, apply_sync};
 
 /// The header around a frame (see the module docs for which fields are real).
 pub fn header(status: Status, frame_hash: B256, callers: (u16, B256)) -> MachineState {
@@ -88,6 +92,78 @@ pub fn header(status: Status, frame_hash: B256, callers: (u16, B256)) -> Machine
         callers,
         accumulators: B256::ZERO,
     }
+}
+
+/// A change of the log chain (spec §2.5), effective from an instruction's pre-state on.
+#[derive(Clone, Debug)]
+pub(crate) enum LogEvent {
+    /// A log emitted by LOGn (the chain holds it after the instruction).
+    Append(Log),
+    /// A failed frame's logs dropped: back to the first `n` logs.
+    Truncate(u64),
+}
+
+/// The world behind a trace (see [`world`]): the pre-state's tries and the recorded changes;
+/// their roots at every change are rebuilt on the first query that needs them.
+#[derive(Debug)]
+pub(crate) struct TraceWorld {
+    pub(crate) pre: World,
+    pub(crate) start_state_root: B256,
+    /// The EIP-2930 access list, warmed at transaction begin.
+    pub(crate) access_list: Vec<(Address, Vec<U256>)>,
+    pub(crate) log: WorldLog,
+    pub(crate) replay: OnceLock<std::result::Result<WorldReplay, String>>,
+}
+
+/// The world replayed: every node version, and the roots after each recorded change.
+#[derive(Debug)]
+pub(crate) struct WorldReplay {
+    world: World,
+    begin: WorldRoots,
+    roots: Vec<WorldRoots>,
+}
+
+impl TraceWorld {
+    fn replay(&self, coinbase: Address) -> Result<&WorldReplay> {
+        self.replay
+            .get_or_init(|| self.build_replay(coinbase).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| Error::WorldReplay(e.clone()))
+    }
+
+    fn build_replay(&self, coinbase: Address) -> Result<WorldReplay> {
+        let mut world = self.pre.clone();
+        world::begin(&mut world, coinbase, &self.access_list)?;
+        let begin = world.roots;
+        let mut roots = Vec::with_capacity(self.log.syncs.len());
+        for sync in &self.log.syncs {
+            apply_sync(&mut world, &self.log, sync, begin, &roots)?;
+            roots.push(world.roots);
+        }
+        Ok(WorldReplay { world, begin, roots })
+    }
+}
+
+impl WorldReplay {
+    /// The roots in the pre-state of `instruction`.
+    fn roots_at(&self, log: &WorldLog, instruction: u64) -> WorldRoots {
+        match log.syncs.partition_point(|s| s.instruction <= instruction).checked_sub(1) {
+            Some(k) => self.roots[k],
+            None => self.begin,
+        }
+    }
+}
+
+/// Where a machine state lies in the recording.
+enum Located {
+    /// The final state (or past it).
+    Final,
+    /// The pre-state of an instruction (its opening step, for a micro-stepped one).
+    Instruction { state: MachineState, snapshot: FrameSnapshot, opcode: u8 },
+    /// After a halting step: the frame exit pending (spec §5.4); the next step is the exit.
+    Halted { state: MachineState, opcode: u8 },
+    /// Inside a micro-stepped instruction, before micro-step `k ≥ 1`.
+    Micro { run: Box<MicroRun>, opcode: u8 },
 }
 
 /// One distinct code of the transaction, with its tree built on first use.
@@ -138,6 +214,19 @@ pub struct Trace {
     checkpoints: Vec<Checkpoint>,
     numbering: Numbering,
     status: Status,
+    /// The block and transaction contexts, read when the top frame started.
+    contexts: Option<Box<Contexts>>,
+    /// The world, when the recorder was given the pre-state.
+    world: Option<Box<TraceWorld>>,
+    /// `(instruction, refund counter)` wherever the counter changed, by instruction.
+    refunds: Vec<(u64, i64)>,
+    /// `(instruction, change)` of the log chain, by instruction.
+    log_events: Vec<(u64, LogEvent)>,
+    /// The log chain after each of `log_events`, built on first use.
+    log_chains: OnceLock<Vec<Chain>>,
+    /// `(instruction, success)` of every instruction that halted its frame (STOP: success),
+    /// by instruction.
+    halts: Vec<(u64, bool)>,
 }
 
 impl Default for Trace {
@@ -154,6 +243,12 @@ impl Default for Trace {
             checkpoints: Vec::new(),
             numbering: Numbering::default(),
             status: Status::Invalid,
+            contexts: None,
+            world: None,
+            refunds: Vec::new(),
+            log_events: Vec::new(),
+            log_chains: OnceLock::new(),
+            halts: Vec::new(),
         }
     }
 }
@@ -162,6 +257,18 @@ impl Trace {
     /// The number of machine steps `n`: states are `S_0 … S_n`.
     pub fn len(&self) -> u64 {
         self.numbering.machine_index(self.deltas.len() as u64)
+    }
+
+    /// The step index of revm instruction `instruction` of the transaction (counted over
+    /// every frame in execution order): its first machine step, whose pre-state is the
+    /// instruction's; the instruction count gives `len`.
+    pub fn instruction_step(&self, instruction: u64) -> u64 {
+        self.numbering.machine_index(instruction)
+    }
+
+    /// The number of revm instructions recorded.
+    pub fn instructions(&self) -> u64 {
+        self.deltas.len() as u64
     }
 
     /// Whether the trace has no step (the transaction ran no code).
@@ -202,61 +309,179 @@ impl Trace {
     ///
     /// # Errors
     ///
-    /// [`Error::TraceIndexOutOfRange`] when `i > len`; [`Error::UnsupportedStep`] for a state
-    /// inside a micro-stepped instruction (none in this version); [`Error::CodeTooLarge`]
-    /// when the frame's code exceeds the machine's bound.
+    /// [`Error::TraceIndexOutOfRange`] when `i > len`; [`Error::CodeTooLarge`] when the
+    /// frame's code exceeds the machine's bound; trie errors, which a world built by the
+    /// recorder does not produce.
     pub fn commitment(&self, i: u64) -> Result<B256> {
-        Ok(self.state(i)?.0.commitment())
+        Ok(match self.locate(i)? {
+            Located::Final => self.final_header().commitment(),
+            Located::Instruction { state, .. } | Located::Halted { state, .. } => {
+                state.commitment()
+            }
+            Located::Micro { run, .. } => run.commitment()?,
+        })
     }
 
     /// The witness of step `i` (`i < len`): the header and frame of `S_i` with everything the
-    /// step reads (see [`FrameSnapshot::witness`]). For `i ≥ len` (padding past the final
-    /// state, spec §1) the witness is the final header with an empty frame, which the
-    /// executor maps to itself.
+    /// step reads (see [`FrameSnapshot::witness`]; contexts, trie nodes and account code for
+    /// context and world steps; the pending operation and its proofs for a micro-step). For
+    /// `i ≥ len` (padding past the final state, spec §1) the witness is the final header with
+    /// an empty frame, which the executor maps to itself.
     ///
     /// # Errors
     ///
-    /// As for [`Trace::commitment`], for `i > len`: none.
+    /// As for [`Trace::commitment`]; [`Error::UnsupportedStep`] for a frame's exit step
+    /// (spec §6.2, Engine II).
     pub fn witness(&self, i: u64) -> Result<StepWitness> {
-        match self.snapshot(i)? {
-            Some((state, snapshot)) => snapshot.witness(state),
-            None => Ok(StepWitness::new(self.final_header(), empty_frame())),
+        match self.locate(i)? {
+            Located::Final => Ok(StepWitness::new(self.final_header(), empty_frame())),
+            Located::Instruction { state, snapshot, opcode } => {
+                let mut witness = snapshot.witness(state)?;
+                if let Some(contexts) = &self.contexts {
+                    contexts.complete(opcode, &mut witness)?;
+                }
+                if OPCODES[opcode as usize].family == Family::World
+                    && let (Some(world), Some(contexts)) = (&self.world, &self.contexts)
+                {
+                    world::world_contexts(contexts, opcode, &mut witness);
+                    let replay = world.replay(contexts.block.coinbase)?;
+                    let pre = state.commitment();
+                    world::prove_world(&replay.world, &world.log.codes, pre, opcode, &mut witness);
+                }
+                Ok(witness)
+            }
+            Located::Halted { opcode, .. } => {
+                Err(Error::UnsupportedStep { opcode, reason: "a frame's exit step (Engine II)" })
+            }
+            Located::Micro { mut run, opcode } => match run.next_step()? {
+                Some((witness, _)) => Ok(witness),
+                None => Err(Error::UnsupportedStep { opcode, reason: "past the last micro-step" }),
+            },
         }
     }
 
     /// The header of `S_i` and, unless it is the final state, its frame.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Trace::commitment`].
     pub fn state(&self, i: u64) -> Result<(MachineState, Option<Frame>)> {
-        match self.snapshot(i)? {
-            Some((state, snapshot)) => Ok((state, Some(snapshot.frame()?))),
-            None => Ok((self.final_header(), None)),
-        }
+        Ok(match self.locate(i)? {
+            Located::Final => (self.final_header(), None),
+            Located::Instruction { state, snapshot, .. } => (state, Some(snapshot.frame()?)),
+            Located::Halted { state, .. } => (state, None),
+            Located::Micro { run, .. } => (run.header()?, Some(run.frame().frame()?)),
+        })
     }
 
     fn final_header(&self) -> MachineState {
         header(self.status, B256::ZERO, (0, B256::ZERO))
     }
 
-    /// `S_i` as header and frame snapshot; `None` for the final state (or past it).
-    fn snapshot(&self, i: u64) -> Result<Option<(MachineState, FrameSnapshot)>> {
+    /// The header fields of the pre-state of `instruction` beyond its frame and callers:
+    /// contexts, world roots, refund counter and log chain.
+    fn header_at(
+        &self,
+        instruction: u64,
+        frame_hash: B256,
+        callers: (u16, B256),
+    ) -> Result<MachineState> {
+        let mut state = header(Status::Running, frame_hash, callers);
+        if let Some(contexts) = &self.contexts {
+            state.block_hash = contexts.block.hash();
+            state.tx_hash = contexts.tx.hash();
+            if let Some(world) = &self.world {
+                let roots =
+                    world.replay(contexts.block.coinbase)?.roots_at(&world.log, instruction);
+                state.state_root = roots.state_root;
+                state.warm_addresses = roots.warm_addresses;
+                state.warm_slots = roots.warm_slots;
+                state.transient = roots.transient;
+            }
+        }
+        let at = self.refunds.partition_point(|(i, _)| *i <= instruction);
+        let refund = at.checked_sub(1).map_or(0, |k| self.refunds[k].1);
+        state.refund = u64::try_from(refund).unwrap_or_default();
+        let at = self.log_events.partition_point(|(i, _)| *i <= instruction);
+        if let Some(k) = at.checked_sub(1) {
+            state.logs = self.log_chains()[k];
+        }
+        Ok(state)
+    }
+
+    /// The log chain after each log event.
+    fn log_chains(&self) -> &[Chain] {
+        self.log_chains.get_or_init(|| {
+            let mut chains = vec![Chain::default()];
+            let mut after = Vec::with_capacity(self.log_events.len());
+            for (_, event) in &self.log_events {
+                match event {
+                    LogEvent::Append(log) => {
+                        let last = *chains.last().unwrap_or(&Chain::default());
+                        let item = log_item(&log.address, log.topics(), keccak256(&log.data.data));
+                        chains.push(Chain {
+                            count: last.count + 1,
+                            acc: hash_pair(&last.acc, &item),
+                        });
+                    }
+                    LogEvent::Truncate(n) => chains.truncate(*n as usize + 1),
+                }
+                after.push(*chains.last().unwrap_or(&Chain::default()));
+            }
+            after
+        })
+    }
+
+    /// Finds `S_i` in the recording and rebuilds what it needs.
+    fn locate(&self, i: u64) -> Result<Located> {
         let len = self.len();
         if i > len {
             return Err(Error::TraceIndexOutOfRange { index: i, len });
         }
         let position = self.numbering.position(i);
-        if position.instruction >= self.deltas.len() as u64 {
-            return Ok(None);
+        let instruction = position.instruction;
+        if instruction >= self.deltas.len() as u64 {
+            return Ok(Located::Final);
         }
-        if position.micro != 0 {
-            return Err(Error::UnsupportedStep {
-                opcode: 0,
-                reason: "a state inside a micro-stepped instruction",
-            });
-        }
-        let raw = self.raw_before(position.instruction);
+        let raw = self.raw_before(instruction);
         let callers = self.callers(raw.frame)?;
         let snapshot = self.frame_snapshot(raw)?;
-        let frame_hash = snapshot.frame()?.hash();
-        Ok(Some((header(Status::Running, frame_hash, callers), snapshot)))
+        let frame = snapshot.frame()?;
+        let state = self.header_at(instruction, frame.hash(), callers)?;
+        let opcode = snapshot.code_byte(snapshot.pc as usize);
+        if position.micro == 0 {
+            return Ok(Located::Instruction { state, snapshot, opcode });
+        }
+        let halt = self.halts.binary_search_by_key(&instruction, |(i, _)| *i);
+        if let Ok(k) = halt {
+            // The halting step's post-state: the frame as before it (gas 0 for a halt) and
+            // the frame exit pending, nothing else changed (spec §4.5, §5.4).
+            let success = self.halts[k].1;
+            let mut exited = frame;
+            if !success {
+                exited.gas = 0;
+            }
+            let state = MachineState {
+                frame_hash: exited.hash(),
+                pending_kind: PendingKind::FrameExit,
+                pending_hash: FrameExit::empty(success).hash(),
+                ..state
+            };
+            return Ok(Located::Halted { state, opcode });
+        }
+        let mut run = MicroRun::open(&snapshot, state)?;
+        for _ in 1..position.micro {
+            if run.next_step()?.is_none() {
+                break;
+            }
+        }
+        if run.is_done() {
+            return Err(Error::UnsupportedStep {
+                opcode,
+                reason: "the recorded micro-step count differs from the prover's",
+            });
+        }
+        Ok(Located::Micro { run: Box::new(run), opcode })
     }
 
     /// The raw frame state before `instruction`.

@@ -8,19 +8,41 @@
 //! makes; [`Numbering`] records only the instructions that make more than one, so the common
 //! case costs nothing while recording and the mapping stays a binary search.
 
+use crate::machine::KECCAK_RATE;
 use alloy_primitives::U256;
 
 /// How many machine steps the revm instruction `opcode` makes, given the stack before it
-/// (`stack`, bottom first, so operands are at the end).
+/// (`stack`, bottom first, so operands are at the end), when its opening step does not halt
+/// (a halting instruction ends its frame; the recorder amends its count, see
+/// [`Numbering::amend_last`]).
 ///
-/// Always 1 in this version. The micro-step work (spec §5.5) wires its counts here: e.g.
-/// KECCAK256 of `len` bytes becomes `1 + ⌈(len + 1)/136⌉` steps, a copy of `len` bytes
-/// `1 + ⌈len/32⌉`. Boundary steps (§6, §8) will be added by the recorder at frame entry and
-/// exit rather than here, since they belong to no instruction.
+/// Spec §5.5: KECCAK256 and LOGn of `len > 0` bytes are an opening step and
+/// `⌊len / 136⌋ + 1` sponge micro-steps (the full blocks, then the padded last one); the
+/// copies (CALLDATACOPY, CODECOPY, EXTCODECOPY, RETURNDATACOPY, MCOPY) of `len > 0` bytes are
+/// an opening step and one micro-step per destination word touched,
+/// `⌈(dest mod 32 + len) / 32⌉`. Every other instruction, and a length of zero, is one step.
 #[inline(always)]
 pub fn machine_steps(opcode: u8, stack: &[U256]) -> u64 {
-    let _ = (opcode, stack);
-    1
+    let arg = |k: usize| stack.len().checked_sub(1 + k).map(|at| stack[at]);
+    let small = |v: U256| u64::try_from(v).ok().filter(|v| *v <= u64::from(u32::MAX));
+    let (dest, len) = match opcode {
+        0x20 | 0xa0..=0xa4 => {
+            return match arg(1).and_then(small) {
+                Some(len) if len > 0 => 1 + len / KECCAK_RATE as u64 + 1,
+                _ => 1,
+            };
+        }
+        0x37 | 0x39 | 0x3e | 0x5e => (arg(0), arg(2)),
+        0x3c => (arg(1), arg(3)),
+        _ => return 1,
+    };
+    match (dest, len.and_then(small)) {
+        (Some(dest), Some(len)) if len > 0 => {
+            let dest = dest.as_limbs()[0] % 32;
+            1 + (dest + len).div_ceil(32)
+        }
+        _ => 1,
+    }
 }
 
 /// The mapping between machine step indices and revm instruction indices: a sparse list of
@@ -49,6 +71,16 @@ impl Numbering {
             let first = self.machine_index(instruction);
             self.multi.push((instruction, first, steps));
         }
+    }
+
+    /// Changes the step count of `instruction`, the last one recorded (a halting instruction
+    /// is its halting step and the frame's exit step, spec §5.4, whatever its opening would
+    /// have opened).
+    pub(crate) fn amend_last(&mut self, instruction: u64, steps: u64) {
+        if self.multi.last().is_some_and(|(i, _, _)| *i == instruction) {
+            self.multi.pop();
+        }
+        self.record(instruction, steps);
     }
 
     /// The machine index of the first step of `instruction` (or of the final state, for the

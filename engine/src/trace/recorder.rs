@@ -1,15 +1,25 @@
 //! The recording inspector: runs alongside revm over one transaction and keeps checkpoints
 //! and per-instruction deltas in raw form, never a hash.
 
-use super::{Trace, numbering::machine_steps};
-use crate::machine::{FrameKind, OPCODES, Status, memory_write};
-use alloy_primitives::{Address, Bytes, U256};
+use super::{
+    LogEvent, Trace, TraceWorld,
+    context::{access_list, contexts},
+    numbering::machine_steps,
+    world::{JournalFollower, WorldLog, pre_world},
+};
+use crate::{
+    Result,
+    machine::{FrameKind, OPCODES, Status, memory_write},
+};
+use alloy_primitives::{Address, B256, Bytes, Log, U256};
 use revm::{
     Inspector,
     context::ContextTr,
+    database::CacheState,
+    inspector::JournalExt,
     interpreter::{
         CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome, CreateScheme,
-        Interpreter,
+        InstructionResult, Interpreter,
         interpreter_types::{InputsTr, Jumps, MemoryTr, ReturnData, RuntimeFlag},
     },
 };
@@ -170,6 +180,8 @@ struct LiveFrame {
     id: u32,
     /// Instruction index at which the next checkpoint is due; 0 forces one (segment start).
     next_checkpoint: u64,
+    /// The refund counter when the frame started (its callers' refunds so far), in gas.
+    refund_base: i64,
 }
 
 /// The instruction between `step` and `step_end`.
@@ -228,12 +240,39 @@ pub struct TraceRecorder {
     calls: Vec<usize>,
     next_kind: Option<(FrameKind, (u32, u32))>,
     open: Open,
+    /// Follows revm's journal, when the world is tracked.
+    follower: Option<JournalFollower>,
+    /// The refund counter last recorded, in gas.
+    refund: i64,
+    /// The number of logs at each CALL/CREATE, restored when the callee fails.
+    log_counts: Vec<u64>,
+    logs: u64,
 }
 
 impl TraceRecorder {
     /// A recorder for one transaction.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Tracks the world too (state root, warm sets, transient storage; spec §2.4), starting
+    /// from `pre`, the state before the transaction. The pre-state's tries are built here,
+    /// once; while the transaction runs the recorder only copies revm's journal entries, and
+    /// the trace rebuilds the world's roots from them on its first query.
+    ///
+    /// # Errors
+    ///
+    /// None for a well-formed pre-state.
+    pub fn with_pre_state(mut self, pre: &CacheState) -> Result<Self> {
+        let (world, codes) = pre_world(pre)?;
+        self.trace.world = Some(Box::new(TraceWorld {
+            start_state_root: world.roots.state_root,
+            pre: world,
+            access_list: Vec::new(),
+            log: WorldLog { codes, ..WorldLog::default() },
+            replay: std::sync::OnceLock::new(),
+        }));
+        Ok(self)
     }
 
     /// The trace, after the transaction ran.
@@ -269,19 +308,53 @@ impl TraceRecorder {
         }
     }
 
-    fn end_frame(&mut self, success: bool) {
+    /// A call or create ended with `result`. When it ran a frame, that frame's last
+    /// instruction ended it: STOP or an exceptional halt is a halting step and an exit step
+    /// (spec §5.4); RETURN, REVERT and SELFDESTRUCT are Engine II's (one step here).
+    fn end_frame(&mut self, result: InstructionResult) {
         let Some(depth) = self.calls.pop() else { return };
+        let log_count = self.log_counts.pop();
         self.next_kind = None;
+        if self.live.len() > depth
+            && let Some(last) = self.instructions().checked_sub(1)
+            && !matches!(self.open.opcode, 0xf3 | 0xfd | 0xff)
+            && (result == InstructionResult::Stop || result.is_halt())
+        {
+            self.trace.numbering.amend_last(last, 2);
+            self.trace.halts.push((last, result == InstructionResult::Stop));
+        }
         self.live.truncate(depth);
         self.segment_break();
-        if self.calls.is_empty() {
-            self.trace.status = if success { Status::Succeeded } else { Status::Failed };
+        if let Some(count) = log_count
+            && !result.is_ok()
+            && count != self.logs
+        {
+            self.logs = count;
+            let at = self.instructions();
+            self.trace.log_events.push((at, LogEvent::Truncate(count)));
         }
+        if self.calls.is_empty() {
+            self.trace.status = if result.is_ok() { Status::Succeeded } else { Status::Failed };
+        }
+    }
+
+    /// At the top frame's start: the contexts and the world's warm-up.
+    fn begin<CTX: ContextTr>(&mut self, context: &mut CTX) {
+        let start = self.trace.world.as_ref().map_or(B256::ZERO, |w| w.start_state_root);
+        let contexts = contexts(context, start);
+        if let Some(world) = &mut self.trace.world {
+            world.access_list = access_list(context);
+            self.follower = Some(JournalFollower::new(contexts.block.coinbase));
+        }
+        self.trace.contexts = Some(Box::new(contexts));
     }
 }
 
-impl<CTX: ContextTr> Inspector<CTX> for TraceRecorder {
+impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
     fn initialize_interp(&mut self, interp: &mut Interpreter, context: &mut CTX) {
+        if self.trace.contexts.is_none() {
+            self.begin(context);
+        }
         let code = interp.bytecode.original_byte_slice();
         let trace = &mut self.trace;
         let code = match trace.codes.iter().position(|c| c.bytes.as_ref() == code) {
@@ -312,13 +385,26 @@ impl<CTX: ContextTr> Inspector<CTX> for TraceRecorder {
             calldata_tree: OnceLock::new(),
         });
         let id = (trace.frames.len() - 1) as u32;
-        self.live.push(LiveFrame { id, next_checkpoint: 0 });
+        self.live.push(LiveFrame { id, next_checkpoint: 0, refund_base: self.refund });
     }
 
     #[inline]
-    fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
+    fn step(&mut self, interp: &mut Interpreter, context: &mut CTX) {
         let opcode = interp.bytecode.opcode();
         let instruction = self.instructions();
+        if let Some(follower) = &mut self.follower
+            && follower.changed(context)
+            && let Some(world) = &mut self.trace.world
+        {
+            follower.sync(context, instruction, &mut world.log);
+        }
+        if let Some(frame) = self.live.last() {
+            let refund = frame.refund_base + interp.gas.refunded();
+            if refund != self.refund {
+                self.refund = refund;
+                self.trace.refunds.push((instruction, refund));
+            }
+        }
         let stack = interp.stack.data();
         self.trace.numbering.record(instruction, machine_steps(opcode, stack));
         let open = &mut self.open;
@@ -385,6 +471,7 @@ impl<CTX: ContextTr> Inspector<CTX> for TraceRecorder {
     fn call(&mut self, _context: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
         self.segment_break();
         self.calls.push(self.live.len());
+        self.log_counts.push(self.logs);
         let kind = match inputs.scheme {
             CallScheme::Call => FrameKind::Call,
             CallScheme::CallCode => FrameKind::CallCode,
@@ -398,12 +485,13 @@ impl<CTX: ContextTr> Inspector<CTX> for TraceRecorder {
     }
 
     fn call_end(&mut self, _context: &mut CTX, _inputs: &CallInputs, outcome: &mut CallOutcome) {
-        self.end_frame(outcome.result.result.is_ok());
+        self.end_frame(outcome.result.result);
     }
 
     fn create(&mut self, _context: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
         self.segment_break();
         self.calls.push(self.live.len());
+        self.log_counts.push(self.logs);
         let kind = match inputs.scheme() {
             CreateScheme::Create2 { .. } => FrameKind::Create2,
             _ => FrameKind::Create,
@@ -418,6 +506,13 @@ impl<CTX: ContextTr> Inspector<CTX> for TraceRecorder {
         _inputs: &CreateInputs,
         outcome: &mut CreateOutcome,
     ) {
-        self.end_frame(outcome.result.result.is_ok());
+        self.end_frame(outcome.result.result);
+    }
+
+    fn log(&mut self, _context: &mut CTX, log: Log) {
+        // Seen during the LOG instruction: the chain holds it from the next state on.
+        self.logs += 1;
+        let at = self.instructions() + 1;
+        self.trace.log_events.push((at, LogEvent::Append(log)));
     }
 }
