@@ -13,7 +13,7 @@ use alloy_primitives::{Address, Bytes, address, hex};
 use revm::{
     Context, ExecuteEvm, InspectEvm, MainBuilder, MainContext,
     context::{CfgEnv, TxEnv, result::ExecutionResult},
-    database::{CacheDB, EmptyDB},
+    database::{CacheDB, CacheState, EmptyDB},
     primitives::{TxKind, hardfork::SpecId},
     state::{AccountInfo, Bytecode},
 };
@@ -146,16 +146,27 @@ impl Workload {
         Ok((result, evm.inspector))
     }
 
-    /// Runs the transaction with a [`TraceRecorder`] attached, without committing.
+    /// The state before the transaction: the contract and the sender.
+    pub fn pre_state(&self) -> CacheState {
+        let mut state = CacheState::new();
+        for (address, account) in &self.db.cache.accounts {
+            state.insert_account(*address, account.info.clone());
+        }
+        state
+    }
+
+    /// Runs the transaction with a [`TraceRecorder`] attached (the world tracked from
+    /// [`Workload::pre_state`]), without committing.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidCase`] when revm rejects the transaction.
     pub fn record(&self) -> Result<(ExecutionResult, Trace)> {
+        let recorder = TraceRecorder::new().with_pre_state(&self.pre_state())?;
         let mut evm = Context::mainnet()
             .with_cfg(self.cfg())
             .with_db(self.db.clone())
-            .build_mainnet_with_inspector(TraceRecorder::new());
+            .build_mainnet_with_inspector(recorder);
         let result = evm
             .inspect_tx(self.tx.clone())
             .map(|r| r.result)

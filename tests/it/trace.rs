@@ -15,8 +15,8 @@ use refute_engine::{
     Eip7610, Error, StateTestCase,
     corpus::{self, StateTestFile},
     machine::{
-        CodeTree, Family, FrameKind, FrameSnapshot, OPCODES, PendingKind, Stack, Status,
-        StepWitness, WordTree, execute,
+        CodeTree, Family, FrameKind, FrameSnapshot, MachineState, OPCODES, PendingKind, Stack,
+        Status, StepWitness, WordTree, execute,
     },
     trace::{Trace, TraceRecorder, header},
     workload::{self, Workload},
@@ -236,14 +236,19 @@ fn check_case(case: &StateTestCase<'_>, tally: &mut Tally) {
         let head = start..end.min(start + 4);
         head.chain(end.saturating_sub(4).max(start + 4)..end)
     });
+    // `commitment(i)` is `H(encode(state(i).0))`; the post-state of one step is kept as the
+    // pre-state of the next.
+    let mut last: Option<(u64, MachineState)> = None;
     for i in steps {
         tally.steps += 1;
         // The pre-state, the witness and the post-state; a state inside an instruction the
         // executor does not run yet (its micro-steps, an exit) is unsupported like the step.
-        let queried = trace.state(i).and_then(|(state, _)| {
-            Ok((state, trace.commitment(i)?, trace.witness(i)?, trace.commitment(i + 1)?))
-        });
-        let (state, pre, witness, post) = match queried {
+        let pre = match last.take() {
+            Some((at, state)) if at == i => Ok(state),
+            _ => trace.state(i).map(|(state, _)| state),
+        };
+        let queried = pre.and_then(|state| Ok((state, trace.witness(i)?, trace.state(i + 1)?.0)));
+        let (state, witness, next) = match queried {
             Ok(queried) => queried,
             Err(Error::UnsupportedStep { .. }) => {
                 tally.unsupported += 1;
@@ -254,6 +259,8 @@ fn check_case(case: &StateTestCase<'_>, tally: &mut Tally) {
                 return;
             }
         };
+        let (pre, post) = (state.commitment(), next.commitment());
+        last = Some((i + 1, next));
         if state.callers.0 > 0 {
             tally.nested_steps += 1;
         }
@@ -262,9 +269,7 @@ fn check_case(case: &StateTestCase<'_>, tally: &mut Tally) {
                 tally.executed += 1;
                 if witness.pending.is_some() {
                     tally.micro += 1;
-                } else if state.pending_kind == PendingKind::None
-                    && commitments_pending(&trace, i + 1)
-                {
+                } else if next.pending_kind == PendingKind::FrameExit {
                     tally.halting += 1;
                 } else if matches!(
                     OPCODES[opcode(&witness) as usize].family,
@@ -284,11 +289,6 @@ fn check_case(case: &StateTestCase<'_>, tally: &mut Tally) {
             }
         }
     }
-}
-
-/// Whether `S_i` has a frame exit pending (the post-state of a halting step).
-fn commitments_pending(trace: &Trace, i: u64) -> bool {
-    trace.state(i).is_ok_and(|(state, _)| state.pending_kind == PendingKind::FrameExit)
 }
 
 /// The trace's frame and caller chain at each instruction's pre-state against the reference,

@@ -349,89 +349,13 @@ impl<'a> Step<'a> {
     }
 
     fn pure(&mut self) -> StepResult<U256> {
-        let (a, b) =
-            (self.arg(0), if self.witness.stack.len() > 1 { self.arg(1) } else { U256::ZERO });
-        let signed = |x: U256| I256::from_raw(x);
-        Ok(match self.opcode {
-            0x01 => a.wrapping_add(b),
-            0x02 => a.wrapping_mul(b),
-            0x03 => a.wrapping_sub(b),
-            0x04 => a.checked_div(b).unwrap_or_default(),
-            0x05 => {
-                if b.is_zero() {
-                    U256::ZERO
-                } else {
-                    signed(a).wrapping_div(signed(b)).into_raw()
-                }
-            }
-            0x06 => a.checked_rem(b).unwrap_or_default(),
-            0x07 => {
-                if b.is_zero() {
-                    U256::ZERO
-                } else {
-                    signed(a).wrapping_rem(signed(b)).into_raw()
-                }
-            }
-            0x08 => a.add_mod(b, self.arg(2)),
-            0x09 => a.mul_mod(b, self.arg(2)),
-            0x0a => {
-                let exponent_bytes = (b.bit_len() as u64).div_ceil(8);
-                self.charge(50 * exponent_bytes)?;
-                a.wrapping_pow(b)
-            }
-            0x0b => {
-                // SIGNEXTEND(b = a here: byte index, x = b here: value)
-                let (index, x) = (a, b);
-                if index < U256::from(31) {
-                    let bit = index.to::<usize>() * 8 + 7;
-                    let mask = (U256::from(1) << bit) - U256::from(1);
-                    if x.bit(bit) { x | !mask } else { x & mask }
-                } else {
-                    x
-                }
-            }
-            0x10 => U256::from(a < b),
-            0x11 => U256::from(a > b),
-            0x12 => U256::from(signed(a) < signed(b)),
-            0x13 => U256::from(signed(a) > signed(b)),
-            0x14 => U256::from(a == b),
-            0x15 => U256::from(a.is_zero()),
-            0x16 => a & b,
-            0x17 => a | b,
-            0x18 => a ^ b,
-            0x19 => !a,
-            0x1a => {
-                if a < U256::from(32) {
-                    U256::from(b.byte(31 - a.to::<usize>()))
-                } else {
-                    U256::ZERO
-                }
-            }
-            0x1b => {
-                if a < U256::from(256) {
-                    b << a.to::<usize>()
-                } else {
-                    U256::ZERO
-                }
-            }
-            0x1c => {
-                if a < U256::from(256) {
-                    b >> a.to::<usize>()
-                } else {
-                    U256::ZERO
-                }
-            }
-            0x1d => {
-                let shift = if a < U256::from(256) { a.to::<usize>() } else { 256 };
-                let value = signed(b);
-                if shift >= 255 {
-                    if value.is_negative() { U256::MAX } else { U256::ZERO }
-                } else {
-                    value.asr(shift).into_raw()
-                }
-            }
-            other => return Err(Stop::unsupported(other, "not a pure opcode")),
-        })
+        let count = self.witness.stack.len();
+        let args = [0, 1, 2].map(|k| if k < count { self.arg(k) } else { U256::ZERO });
+        if self.opcode == 0x0a {
+            let exponent_bytes = (args[1].bit_len() as u64).div_ceil(8);
+            self.charge(50 * exponent_bytes)?;
+        }
+        pure(self.opcode, args).ok_or(Stop::unsupported(self.opcode, "not a pure opcode"))
     }
 
     fn stack_op(&mut self, next_pc: &mut u64) -> StepResult<Vec<U256>> {
@@ -759,4 +683,89 @@ impl<'a> Step<'a> {
             .map_err(|_| Stop::Fail(Error::BadWitness("the refund counter would go below zero")))?;
         Ok(())
     }
+}
+
+/// The value a [`Family::Pure`] opcode pushes, from its operands `args` (`args[k]` is operand
+/// `k` from the top, zero when the opcode takes fewer); `None` for any other opcode. EXP's
+/// dynamic gas is the caller's. Shared by the executor and the lazy trace's replay, so both
+/// compute the same values.
+pub(crate) fn pure(opcode: u8, args: [U256; 3]) -> Option<U256> {
+    let [a, b, c] = args;
+    let signed = |x: U256| I256::from_raw(x);
+    Some(match opcode {
+        0x01 => a.wrapping_add(b),
+        0x02 => a.wrapping_mul(b),
+        0x03 => a.wrapping_sub(b),
+        0x04 => a.checked_div(b).unwrap_or_default(),
+        0x05 => {
+            if b.is_zero() {
+                U256::ZERO
+            } else {
+                signed(a).wrapping_div(signed(b)).into_raw()
+            }
+        }
+        0x06 => a.checked_rem(b).unwrap_or_default(),
+        0x07 => {
+            if b.is_zero() {
+                U256::ZERO
+            } else {
+                signed(a).wrapping_rem(signed(b)).into_raw()
+            }
+        }
+        0x08 => a.add_mod(b, c),
+        0x09 => a.mul_mod(b, c),
+        0x0a => a.wrapping_pow(b),
+        0x0b => {
+            // SIGNEXTEND(b = a here: byte index, x = b here: value)
+            let (index, x) = (a, b);
+            if index < U256::from(31) {
+                let bit = index.to::<usize>() * 8 + 7;
+                let mask = (U256::from(1) << bit) - U256::from(1);
+                if x.bit(bit) { x | !mask } else { x & mask }
+            } else {
+                x
+            }
+        }
+        0x10 => U256::from(a < b),
+        0x11 => U256::from(a > b),
+        0x12 => U256::from(signed(a) < signed(b)),
+        0x13 => U256::from(signed(a) > signed(b)),
+        0x14 => U256::from(a == b),
+        0x15 => U256::from(a.is_zero()),
+        0x16 => a & b,
+        0x17 => a | b,
+        0x18 => a ^ b,
+        0x19 => !a,
+        0x1a => {
+            if a < U256::from(32) {
+                U256::from(b.byte(31 - a.to::<usize>()))
+            } else {
+                U256::ZERO
+            }
+        }
+        0x1b => {
+            if a < U256::from(256) {
+                b << a.to::<usize>()
+            } else {
+                U256::ZERO
+            }
+        }
+        0x1c => {
+            if a < U256::from(256) {
+                b >> a.to::<usize>()
+            } else {
+                U256::ZERO
+            }
+        }
+        0x1d => {
+            let shift = if a < U256::from(256) { a.to::<usize>() } else { 256 };
+            let value = signed(b);
+            if shift >= 255 {
+                if value.is_negative() { U256::MAX } else { U256::ZERO }
+            } else {
+                value.asr(shift).into_raw()
+            }
+        }
+        _ => return None,
+    })
 }

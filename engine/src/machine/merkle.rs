@@ -14,6 +14,12 @@ use std::{
 /// tens of thousands of hashes.
 const PARALLEL_LEAVES: usize = 8192;
 
+/// Nodes per shared chunk of a level (2 KiB). A clone shares every chunk with its original
+/// until one of them writes it, so trees that differ in a few leaves (the lazy trace's memory
+/// at nearby steps) cost only the chunks on the changed paths, and cloning a tree of megabytes
+/// copies no node.
+const CHUNK: usize = 64;
+
 /// `zeros[k]`, the root of an all-zero subtree of height `k` for `k ≤ depth`, computed once
 /// per (depth, zero leaf) in the process: trees are created per frame and per buffer, and
 /// rehashing 22 zero levels each time would dominate.
@@ -42,7 +48,50 @@ pub struct FixedMerkleTree {
     /// `zeros[k]` is the root of an all-zero subtree of height `k`.
     zeros: Arc<[B256]>,
     /// `levels[0]` are the stored leaves; `levels[k]` the nodes of height `k` over them.
-    levels: Vec<Vec<B256>>,
+    levels: Vec<Level>,
+}
+
+/// One level's stored prefix, in copy-on-write chunks of [`CHUNK`] nodes (every chunk full but
+/// the last).
+#[derive(Clone, Debug, Default)]
+struct Level {
+    len: usize,
+    chunks: Vec<Arc<Vec<B256>>>,
+}
+
+impl Level {
+    fn from_vec(nodes: Vec<B256>) -> Self {
+        let len = nodes.len();
+        let chunks = match len {
+            0 => Vec::new(),
+            1..=CHUNK => vec![Arc::new(nodes)],
+            _ => nodes.chunks(CHUNK).map(|chunk| Arc::new(chunk.to_vec())).collect(),
+        };
+        Self { len, chunks }
+    }
+
+    fn get(&self, index: usize) -> Option<B256> {
+        (index < self.len).then(|| self.chunks[index / CHUNK][index % CHUNK])
+    }
+
+    /// Sets a stored node (`index < len`), copying its chunk if it is shared.
+    fn set(&mut self, index: usize, node: B256) {
+        Arc::make_mut(&mut self.chunks[index / CHUNK])[index % CHUNK] = node;
+    }
+
+    /// Grows the stored prefix to `len` nodes with `fill`.
+    fn grow(&mut self, len: usize, fill: B256) {
+        while self.len < len {
+            if self.len.is_multiple_of(CHUNK) {
+                self.chunks.push(Arc::new(Vec::with_capacity(CHUNK.min(len - self.len))));
+            }
+            let Some(last) = self.chunks.last_mut() else { return };
+            let chunk = Arc::make_mut(last);
+            let n = (len - self.len).min(CHUNK - chunk.len());
+            chunk.resize(chunk.len() + n, fill);
+            self.len += n;
+        }
+    }
 }
 
 /// The siblings of one leaf, from the leaf's level up (`depth` hashes).
@@ -98,9 +147,9 @@ impl FixedMerkleTree {
         if leaves.len() as u128 > capacity {
             return Err(Error::TreeOverflow { depth, leaves: leaves.len() as u64 });
         }
-        let mut tree = Self { zeros: zero_hashes(depth, zero_leaf), levels: vec![leaves] };
-        tree.rebuild_from(0);
-        Ok(tree)
+        let zeros = zero_hashes(depth, zero_leaf);
+        let levels = build_levels(&zeros, leaves).into_iter().map(Level::from_vec).collect();
+        Ok(Self { zeros, levels })
     }
 
     /// The tree's depth.
@@ -111,10 +160,7 @@ impl FixedMerkleTree {
     /// The root.
     pub fn root(&self) -> B256 {
         let depth = self.depth() as usize;
-        match self.levels.get(depth).and_then(|level| level.first()) {
-            Some(root) => *root,
-            None => self.zeros[depth],
-        }
+        self.levels.get(depth).and_then(|level| level.get(0)).unwrap_or(self.zeros[depth])
     }
 
     /// The leaf at `index` (the zero leaf past the stored prefix).
@@ -142,27 +188,61 @@ impl FixedMerkleTree {
     ///
     /// [`Error::TreeOverflow`] when `index ≥ 2^depth`.
     pub fn set_leaf(&mut self, index: u64, leaf: B256) -> Result<()> {
-        self.check_index(index)?;
+        self.set_leaves(&[(index, leaf)])
+    }
+
+    /// Sets several leaves, `(index, leaf)` by increasing index (a repeated index keeps its
+    /// last leaf), and rehashes each node above them once (wide levels in parallel).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TreeOverflow`] when an index is `≥ 2^depth`; nothing is changed then.
+    pub fn set_leaves(&mut self, leaves: &[(u64, B256)]) -> Result<()> {
+        if !leaves.is_sorted_by_key(|(index, _)| *index) {
+            let mut sorted = leaves.to_vec();
+            sorted.sort_by_key(|(index, _)| *index);
+            return self.set_leaves(&sorted);
+        }
+        let Some(&(last, _)) = leaves.last() else { return Ok(()) };
+        self.check_index(last)?;
         let depth = self.depth() as usize;
         if self.levels.len() <= depth {
-            self.levels.resize(depth + 1, Vec::new());
+            self.levels.resize(depth + 1, Level::default());
         }
-        // Grow every level to cover the path; the new nodes are zero subtrees, which is what
+        // Grow every level to cover the paths; the new nodes are zero subtrees, which is what
         // they were implicitly.
-        let index = index as usize;
+        let last = last as usize;
         for (height, level) in self.levels.iter_mut().enumerate() {
-            let needed = (index >> height) + 1;
-            if level.len() < needed {
-                level.resize(needed, self.zeros[height]);
-            }
+            level.grow((last >> height) + 1, self.zeros[height]);
         }
-        self.levels[0][index] = leaf;
-        let mut idx = index;
+        let mut dirty = Vec::with_capacity(leaves.len());
+        for &(index, leaf) in leaves {
+            self.levels[0].set(index as usize, leaf);
+            dirty.push(index as usize);
+        }
+        dirty.dedup();
         for height in 1..=depth {
-            idx >>= 1;
-            let left = self.node(height - 1, (idx as u64) << 1);
-            let right = self.node(height - 1, ((idx as u64) << 1) | 1);
-            self.levels[height][idx] = hash_pair(&left, &right);
+            dirty.dedup_by_key(|index| *index >> 1);
+            for index in &mut dirty {
+                *index >>= 1;
+            }
+            let below = &self.levels[height - 1];
+            let (zero, zero_above) = (self.zeros[height - 1], self.zeros[height]);
+            let node = |index: &usize| {
+                let left = below.get(index << 1).unwrap_or(zero);
+                let right = below.get((index << 1) | 1).unwrap_or(zero);
+                if left == zero && right == zero { zero_above } else { hash_pair(&left, &right) }
+            };
+            let nodes: Vec<B256> = if dirty.len() >= PARALLEL_LEAVES {
+                use rayon::prelude::*;
+                dirty.par_iter().map(node).collect()
+            } else {
+                dirty.iter().map(node).collect()
+            };
+            let level = &mut self.levels[height];
+            for (index, node) in dirty.iter().zip(nodes) {
+                level.set(*index, node);
+            }
         }
         Ok(())
     }
@@ -179,38 +259,35 @@ impl FixedMerkleTree {
         self.levels
             .get(height)
             .and_then(|level| level.get(index as usize))
-            .copied()
             .unwrap_or(self.zeros[height])
     }
+}
 
-    /// Recomputes the levels above `height` from the level at `height`.
-    fn rebuild_from(&mut self, height: usize) {
-        self.levels.truncate(height + 1);
-        let depth = self.depth() as usize;
-        let mut h = height;
-        while h < depth && !self.levels[h].is_empty() {
-            let below = &self.levels[h];
-            let (zero, zero_above) = (self.zeros[h], self.zeros[h + 1]);
-            // A pair of zero subtrees is the zero subtree above: no hash (memory is mostly
-            // zeros in places).
-            let node = |pair: &[B256]| {
-                let right = pair.get(1).unwrap_or(&zero);
-                if pair[0] == zero && *right == zero {
-                    zero_above
-                } else {
-                    hash_pair(&pair[0], right)
-                }
-            };
-            let above: Vec<B256> = if below.len() >= PARALLEL_LEAVES {
-                use rayon::prelude::*;
-                below.par_chunks(2).map(node).collect()
-            } else {
-                below.chunks(2).map(node).collect()
-            };
-            self.levels.push(above);
-            h += 1;
-        }
+/// The levels of a tree over `leaves`, from the leaves up to the last non-empty level (the
+/// root's when there is any leaf).
+fn build_levels(zeros: &[B256], leaves: Vec<B256>) -> Vec<Vec<B256>> {
+    let depth = zeros.len() - 1;
+    let mut levels = vec![leaves];
+    let mut h = 0;
+    while h < depth && !levels[h].is_empty() {
+        let below = &levels[h];
+        let (zero, zero_above) = (zeros[h], zeros[h + 1]);
+        // A pair of zero subtrees is the zero subtree above: no hash (memory is mostly zeros
+        // in places).
+        let node = |pair: &[B256]| {
+            let right = pair.get(1).unwrap_or(&zero);
+            if pair[0] == zero && *right == zero { zero_above } else { hash_pair(&pair[0], right) }
+        };
+        let above: Vec<B256> = if below.len() >= PARALLEL_LEAVES {
+            use rayon::prelude::*;
+            below.par_chunks(2).map(node).collect()
+        } else {
+            below.chunks(2).map(node).collect()
+        };
+        levels.push(above);
+        h += 1;
     }
+    levels
 }
 
 #[cfg(test)]
@@ -277,6 +354,11 @@ mod tests {
                 tree.set_leaf(index as u64, leaf(value)).unwrap();
                 prop_assert_eq!(tree.root(), naive_root(depth, zero, &leaves));
             }
+            let batch: Vec<(u64, B256)> =
+                leaves.iter().enumerate().rev().map(|(i, l)| (i as u64, *l)).collect();
+            let mut batched = FixedMerkleTree::new(depth, zero, vec![]).unwrap();
+            batched.set_leaves(&batch).unwrap();
+            prop_assert_eq!(batched.root(), tree.root());
             for index in 0..capacity as u64 {
                 let proof = tree.proof(index).unwrap();
                 prop_assert!(proof.verifies(depth, tree.leaf(index), tree.root()));

@@ -31,6 +31,7 @@ pub use context::{
     BLOB_HASHES_DEPTH, BLOCK_HASHES_DEPTH, BlockContext, Contexts, FrameExit, LeafWitness,
     TxContext,
 };
+pub(crate) use execute::pure;
 pub use execute::{StepWitness, WordWitness, execute};
 pub use merkle::{FixedMerkleTree, MerkleProof};
 pub use micro_prover::{MicroRun, MicroStepKind};

@@ -4,6 +4,7 @@
 use super::{FixedMerkleTree, MerkleProof};
 use crate::Result;
 use alloy_primitives::B256;
+use std::collections::HashMap;
 
 /// The depth of every word tree: 2^22 words (128 MiB), beyond what any gas limit can expand
 /// memory to (spec §2.1).
@@ -130,6 +131,40 @@ impl WordTree {
         self.expand(offset + data.len() as u64);
         Ok(())
     }
+
+    /// Applies `writes` (byte offset and data), in order, like [`WordTree::write`] one after
+    /// the other, but rehashes each changed word's path once: a batch of writes over a few
+    /// words costs about what their distinct paths cost.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::TreeOverflow`] when a write reaches past 2^22 words.
+    pub fn write_all<'a>(
+        &mut self,
+        writes: impl IntoIterator<Item = (u64, &'a [u8])>,
+    ) -> Result<()> {
+        let mut words: HashMap<u64, B256> = HashMap::new();
+        let mut end = 0u64;
+        for (offset, data) in writes {
+            let mut position = offset;
+            let mut rest = data;
+            while !rest.is_empty() {
+                let index = position / 32;
+                let start = (position % 32) as usize;
+                let n = rest.len().min(32 - start);
+                let word = words.entry(index).or_insert_with(|| self.tree.leaf(index));
+                word[start..start + n].copy_from_slice(&rest[..n]);
+                position += n as u64;
+                rest = &rest[n..];
+            }
+            end = end.max(offset.saturating_add(data.len() as u64));
+        }
+        let mut leaves: Vec<(u64, B256)> = words.into_iter().collect();
+        leaves.sort_unstable_by_key(|(index, _)| *index);
+        self.tree.set_leaves(&leaves)?;
+        self.expand(end);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -148,6 +183,13 @@ mod tests {
         let mut bytes = vec![0u8; 96];
         bytes[30..34].copy_from_slice(&[1, 2, 3, 4]);
         assert_eq!(memory, WordTree::from_bytes(&bytes).unwrap());
+        let mut batched = WordTree::empty();
+        batched.write_all([(40, &[9u8; 40][..]), (30, &[1, 2, 3, 4][..]), (0, &[][..])]).unwrap();
+        let mut one_by_one = WordTree::empty();
+        one_by_one.write(40, &[9u8; 40]).unwrap();
+        one_by_one.write(30, &[1, 2, 3, 4]).unwrap();
+        assert_eq!(batched, one_by_one);
+        assert_eq!(batched.len(), 80);
         let proof = memory.proof(1).unwrap();
         assert!(proof.verifies(WORD_TREE_DEPTH, memory.word(1), memory.root()));
         assert_eq!(proof.siblings.len(), WORD_TREE_DEPTH as usize);

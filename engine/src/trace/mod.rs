@@ -4,52 +4,67 @@
 //! [`TraceRecorder`] is a revm inspector that keeps, per instruction, only what the code and
 //! the replayed stack cannot give back (4 bytes of gas cost and flags, the value it computed,
 //! the memory size if it grew, the bytes it wrote; `pc`, pops and PUSH/DUP/SWAP values are
-//! derived on replay) and, at each frame entry, after each return to a frame and then every few
-//! thousand instructions, a raw checkpoint of the frame (stack items, memory bytes, `pc`, gas,
-//! return data; code and calldata are shared with the frame's record). It hashes nothing.
+//! derived on replay, and so are the values of pure opcodes) and, at each frame entry, after
+//! each return to a frame and then every few thousand instructions, a raw checkpoint of the
+//! frame (stack items, `pc`, gas, memory size, return data; code and calldata are shared with
+//! the frame's record; memory is the frame's writes). It hashes nothing.
 //!
 //! [`Trace::commitment`] and [`Trace::witness`] restore the nearest checkpoint at or before
 //! the step, replay the deltas up to it in raw form, then build the frame's commitments once
 //! (a [`FrameSnapshot`]: stack hash chain, memory word tree; the code tree and calldata tree
-//! are built once per trace and shared).
+//! are built once per trace and shared). The memory word tree of a checkpoint is built on
+//! first use, from the nearest earlier checkpoint of the frame already built, and kept; a
+//! query clones it (the trees share node chunks, so a clone copies no node) and applies the
+//! writes replayed since the checkpoint, rehashing only their paths. So the first query in a
+//! region of the trace hashes the memory once; later ones hash a few thousand nodes.
 //!
-//! ## What the header holds in this version
+//! ## The header
 //!
-//! The header ([`MachineState`]) of every state is built by [`header`]:
+//! The header ([`MachineState`]) of each instruction's pre-state holds:
 //!
-//! - **real**: `status` (`Running` before the last instruction; `Succeeded`/`Failed` from the
-//!   top frame's outcome in the final state, `Invalid` when no frame ran), `frame_hash` (the
-//!   current frame, zero in the final state), and `callers`: the depth and hash chain
+//! - `status` (`Running` before the last step; `Succeeded`/`Failed` from the top frame's
+//!   outcome in the final state, `Invalid` when no frame ran), `frame_hash` (the current frame,
+//!   zero in the final state), and `callers`: the depth and hash chain
 //!   `acc_k = H(acc_{k-1} ‖ H(encode(Frame)))` over the caller frames, outermost first, each
 //!   frame as it stood while the callee ran (spec §6.1: `pc` past the CALL/CREATE, its
-//!   operands popped, the forwarded gas deducted, memory expanded for both windows).
-//! - **fixed at zero** (not tracked by the trace yet): `block_hash`, `tx_hash`,
-//!   `state_root`, the warm-address, warm-slot, transient and created tries, `refund`, `logs`,
-//!   `accumulators`; `pending_kind` is `None` and `pending_hash` zero.
+//!   operands popped, the forwarded gas deducted, memory expanded for both windows);
+//! - `block_hash` and `tx_hash`: the contexts (spec §4.4), read from revm once, when the top
+//!   frame starts ([`context::contexts`]);
+//! - `state_root`, `warm_addresses`, `warm_slots`, `transient` (spec §2.4), when the recorder
+//!   was given the pre-state ([`TraceRecorder::with_pre_state`]; zero otherwise): before each
+//!   instruction the recorder compares revm's journal length with the last one seen and, when
+//!   it changed, copies the new entries as [`world`] ops with the values revm holds (a
+//!   truncation — a reverted frame — is recorded as a restore). The first query that needs
+//!   the world replays the ops once into the prover's world store, which keeps every node
+//!   version, so any earlier root stays provable;
+//! - `refund`: revm's refund counter summed over the live frames, recorded where it changes;
+//! - `logs`: the log chain (spec §2.5), from the logs revm emits (dropped with a failed
+//!   frame), hashed on first use.
 //!
-//! So the trace is exact for the steps that read none of these: arithmetic, stack, control,
-//! memory and frame-field opcodes that do not halt. The step checker
-//! ([`crate::conformance::StepChecker`]) already tracks contexts, the world (from revm's
-//! journal), the log chain, micro-steps and the halting steps; moving that into the trace —
-//! world roots recorded at journal lengths, micro-step numbering through [`machine_steps`],
-//! a state for each halting step's pending frame exit — is the next step for the trace.
-//!
-//! In the frame: `return_window` is the caller's output window for calls (`(0, 0)` for
-//! creates and the top frame) and `checkpoint` is zero (the world state it would commit to is
-//! not tracked yet).
+//! `created` and `accumulators` are zero, and in the frame `checkpoint` is zero: they are
+//! read only by frame-entry and exit steps (Engine II). `return_window` is the caller's output
+//! window for calls (`(0, 0)` for creates and the top frame).
 //!
 //! ## Numbering
 //!
-//! Machine step `i` is revm instruction `i` of the transaction, counted over every frame in
-//! execution order; `S_i` is the state before it, `S_len` the final state. A CALL's post-state
-//! is the callee's first state, and the post-state of a frame's last instruction is its
-//! caller's state after the return (or the final state). The decision of how many machine steps
-//! an instruction makes lives in [`machine_steps`] (always 1 today); micro-steps (spec §5.5)
-//! will make some instructions several steps, and boundary steps (frame entry/exit §6,
-//! transaction begin/end §8) will be inserted between instructions: both only renumber,
-//! through the sparse mapping this module keeps, never change how an instruction's pre-state
-//! is rebuilt.
+//! Instructions are revm's, counted over every frame in execution order; each makes one or
+//! more machine steps, decided by [`machine_steps`] when it starts and amended when it ends
+//! its frame (the mapping is sparse: only multi-step instructions are recorded).
+//!
+//! - KECCAK256, the copies and LOGn are an opening step and their micro-steps (spec §5.5):
+//!   a state inside is rebuilt by the prover ([`MicroRun`]) from the instruction's pre-state.
+//! - STOP and an exceptional halt are the halting step and the frame's exit step (§5.4): the
+//!   state between them is the pre-state with the frame exit pending (gas 0 for a halt). The
+//!   exit step's witness is Engine II's ([`Error::UnsupportedStep`] here).
+//! - CALL, CREATE and their kinds, RETURN, REVERT and SELFDESTRUCT are one step each in this
+//!   version (their opening, copy, entry and exit steps are Engine II's, spec §6): a CALL's
+//!   post-state is the callee's first state, and the post-state of a frame's last instruction
+//!   is its caller's state after the return (or the final state).
+//!
+//! Transaction begin and end (§8) are not in the trace yet: `S_0` is the top frame's first
+//! state and the final state carries only the status.
 
+mod chunked;
 pub mod context;
 mod numbering;
 mod recorder;
@@ -67,8 +82,9 @@ use crate::{
     },
 };
 use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
+use chunked::ChunkedVec;
 use numbering::Numbering;
-use recorder::{Checkpoint, Delta, EFFECTS, Effect, FrameRecord, Write};
+use recorder::{Checkpoint, DERIVED, Delta, EFFECTS, Effect, FrameRecord, Write};
 use std::sync::{Arc, OnceLock};
 use world::{WorldLog, apply_sync};
 
@@ -186,15 +202,16 @@ impl CodeEntry {
     }
 }
 
-/// A frame's state before an instruction, raw (no hashes).
+/// A frame's state before an instruction: raw but for memory and return data, held as word
+/// trees (shared with the checkpoint's where unchanged).
 #[derive(Clone, Debug)]
 struct RawFrame {
     frame: u32,
     pc: u32,
     gas: u64,
     stack: Vec<U256>,
-    memory: Vec<u8>,
-    returndata: Bytes,
+    memory: WordTree,
+    returndata: Arc<WordTree>,
 }
 
 /// The trace of one transaction, recorded by a [`TraceRecorder`]; see the module docs.
@@ -205,9 +222,9 @@ struct RawFrame {
 pub struct Trace {
     frames: Vec<FrameRecord>,
     codes: Vec<CodeEntry>,
-    deltas: Vec<Delta>,
-    pushed: Vec<U256>,
-    writes: Vec<Write>,
+    deltas: ChunkedVec<Delta>,
+    pushed: ChunkedVec<U256>,
+    writes: ChunkedVec<Write>,
     bytes: Vec<u8>,
     memory_sizes: Vec<u32>,
     big_costs: Vec<u64>,
@@ -234,9 +251,9 @@ impl Default for Trace {
         Self {
             frames: Vec::new(),
             codes: Vec::new(),
-            deltas: Vec::new(),
-            pushed: Vec::new(),
-            writes: Vec::new(),
+            deltas: ChunkedVec::default(),
+            pushed: ChunkedVec::default(),
+            writes: ChunkedVec::default(),
             bytes: Vec::new(),
             memory_sizes: Vec::new(),
             big_costs: Vec::new(),
@@ -300,7 +317,7 @@ impl Trace {
             + self
                 .checkpoints
                 .iter()
-                .map(|c| size_of::<Checkpoint>() + c.stack.len() * 32 + c.memory.len())
+                .map(|c| size_of::<Checkpoint>() + c.stack.len() * 32)
                 .sum::<usize>()
     }
 
@@ -443,7 +460,7 @@ impl Trace {
         if instruction >= self.deltas.len() as u64 {
             return Ok(Located::Final);
         }
-        let raw = self.raw_before(instruction);
+        let raw = self.raw_before(instruction)?;
         let callers = self.callers(raw.frame)?;
         let snapshot = self.frame_snapshot(raw)?;
         let frame = snapshot.frame()?;
@@ -485,43 +502,36 @@ impl Trace {
     }
 
     /// The raw frame state before `instruction`.
-    fn raw_before(&self, instruction: u64) -> RawFrame {
+    fn raw_before(&self, instruction: u64) -> Result<RawFrame> {
         let at = self.checkpoints.partition_point(|c| c.instruction <= instruction) - 1;
         self.replay(at, instruction)
     }
 
     /// The raw state of `instruction`'s frame right after it ran, before anything between
     /// instructions (a callee's run, the return) touched it.
-    fn raw_after(&self, instruction: u64) -> RawFrame {
+    fn raw_after(&self, instruction: u64) -> Result<RawFrame> {
         let at = self.checkpoints.partition_point(|c| c.instruction <= instruction) - 1;
         self.replay(at, instruction + 1)
     }
 
     /// Restores checkpoint `at` and applies the deltas of its instructions up to `end`
     /// (exclusive).
-    fn replay(&self, at: usize, end: u64) -> RawFrame {
+    fn replay(&self, at: usize, end: u64) -> Result<RawFrame> {
         let c = &self.checkpoints[at];
-        let mut raw = RawFrame {
-            frame: c.frame,
-            pc: c.pc,
-            gas: c.gas,
-            stack: c.stack.clone(),
-            memory: c.memory.clone(),
-            returndata: c.returndata.clone(),
-        };
+        let (mut pc, mut gas, mut stack) = (c.pc, c.gas, c.stack.clone());
+        let mut memory_len = c.memory_len;
         let code = &self.codes[self.frames[c.frame as usize].code as usize].bytes;
         let (mut pushed, mut writes) = (c.pushed_at, c.writes_at);
         let (mut sizes, mut big_costs) = (c.sizes_at, c.big_costs_at);
-        for delta in &self.deltas[c.instruction as usize..end as usize] {
-            let pc = raw.pc as usize;
-            let opcode = code.get(pc).copied().unwrap_or(0);
-            let stack = &mut raw.stack;
-            let mut next = pc + 1;
+        for delta in self.deltas.range(c.instruction as usize..end as usize) {
+            let at_pc = pc as usize;
+            let opcode = code.get(at_pc).copied().unwrap_or(0);
+            let mut next = at_pc + 1;
             match EFFECTS[opcode as usize] {
                 Effect::Push(n) => {
                     let n = usize::from(n);
                     let mut word = [0u8; 32];
-                    let imm = code.get(pc + 1..).unwrap_or_default();
+                    let imm = code.get(at_pc + 1..).unwrap_or_default();
                     let avail = imm.len().min(n);
                     word[32 - n..32 - n + avail].copy_from_slice(&imm[..avail]);
                     stack.push(U256::from_be_bytes(word));
@@ -544,14 +554,29 @@ impl Trace {
                     }
                 }
                 Effect::Compute { pop, push } => {
-                    stack.truncate(stack.len() - usize::from(pop));
-                    if push == 1 {
-                        stack.push(self.pushed[pushed]);
-                        pushed += 1;
-                    }
+                    let base = stack.len() - usize::from(pop);
+                    let value = match push {
+                        0 => None,
+                        _ if DERIVED[opcode as usize] => {
+                            let operands = &stack[base..];
+                            let arg = |k: usize| {
+                                operands
+                                    .len()
+                                    .checked_sub(1 + k)
+                                    .map_or(U256::ZERO, |i| operands[i])
+                            };
+                            crate::machine::pure(opcode, [arg(0), arg(1), arg(2)])
+                        }
+                        _ => {
+                            pushed += 1;
+                            Some(self.pushed[pushed - 1])
+                        }
+                    };
+                    stack.truncate(base);
+                    stack.extend(value);
                 }
             }
-            raw.pc = next as u32;
+            pc = next as u32;
             let cost = match delta.cost() {
                 Delta::BIG_COST => {
                     big_costs += 1;
@@ -559,20 +584,89 @@ impl Trace {
                 }
                 cost => u64::from(cost),
             };
-            raw.gas -= cost;
+            gas -= cost;
             if delta.grew() {
-                raw.memory.resize(self.memory_sizes[sizes] as usize * 32, 0);
+                memory_len = u64::from(self.memory_sizes[sizes]) * 32;
                 sizes += 1;
             }
             if delta.wrote() {
-                let w = self.writes[writes];
                 writes += 1;
-                let (offset, start) = (w.offset as usize, w.start as usize);
-                raw.memory[offset..offset + w.len as usize]
-                    .copy_from_slice(&self.bytes[start..start + w.len as usize]);
             }
         }
-        raw
+        let mut memory = self.checkpoint_memory(at)?;
+        memory.write_all(self.writes(c.writes_at..writes))?;
+        memory.expand(memory_len);
+        let returndata = match c.returndata_tree.get() {
+            Some(tree) => tree.clone(),
+            None => {
+                let tree = Arc::new(WordTree::from_bytes(&c.returndata)?);
+                c.returndata_tree.get_or_init(|| tree).clone()
+            }
+        };
+        Ok(RawFrame { frame: c.frame, pc, gas, stack, memory, returndata })
+    }
+
+    /// The recorded writes `range`, as (offset, bytes).
+    fn writes(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = (u64, &[u8])> {
+        self.writes.range(range).map(|w| self.write(w))
+    }
+
+    fn write(&self, w: &Write) -> (u64, &[u8]) {
+        (w.offset, &self.bytes[w.start as usize..(w.start + w.len) as usize])
+    }
+
+    /// The memory word tree of checkpoint `at`, memoized: built from the nearest earlier
+    /// checkpoint of the same frame whose tree is built (or from the empty memory at the
+    /// frame's entry) with only the frame's writes in between, each changed word's path
+    /// rehashed once.
+    fn checkpoint_memory(&self, at: usize) -> Result<WordTree> {
+        let target = &self.checkpoints[at];
+        if let Some(tree) = target.memory.get() {
+            return Ok(tree.clone());
+        }
+        let mut path = Vec::new();
+        let mut k = at;
+        let mut tree = loop {
+            let c = &self.checkpoints[k];
+            if let Some(tree) = c.memory.get() {
+                break tree.clone();
+            }
+            path.push(k);
+            match c.prev {
+                Some(prev) => k = prev as usize,
+                None => break WordTree::empty(),
+            }
+        };
+        let frame_writes = |k: usize| {
+            let c = &self.checkpoints[k];
+            let from = c.prev.map_or(c.prev_writes_end, |p| self.checkpoints[p as usize].writes_at);
+            self.writes(from..c.prev_writes_end).chain(c.entry_write.iter().map(|w| self.write(w)))
+        };
+        let count: usize = path.iter().map(|&k| frame_writes(k).count()).sum();
+        if count.saturating_mul(4) > (target.memory_len / 32) as usize {
+            // Most of the memory changed since the nearest tree: write the frame's memory from
+            // its entry in raw form and hash it once (wide levels in parallel).
+            if path.last() != Some(&k) {
+                path.push(k);
+            }
+            while let Some(prev) = self.checkpoints[k].prev {
+                k = prev as usize;
+                path.push(k);
+            }
+            let mut bytes = vec![0u8; target.memory_len as usize];
+            for (offset, data) in path.iter().rev().flat_map(|&k| frame_writes(k)) {
+                let end = offset as usize + data.len();
+                if bytes.len() < end {
+                    bytes.resize(end, 0);
+                }
+                bytes[offset as usize..end].copy_from_slice(data);
+            }
+            tree = WordTree::from_bytes(&bytes)?;
+        } else {
+            tree.write_all(path.iter().rev().flat_map(|&k| frame_writes(k)))?;
+        }
+        tree.expand(target.memory_len);
+        Ok(target.memory.get_or_init(|| tree).clone())
     }
 
     /// The caller chain `(count, acc)` of `frame` (spec §2.5), memoized per frame. Walks up to
@@ -598,7 +692,7 @@ impl Trace {
         };
         for child in path.into_iter().rev() {
             let Some((_, call)) = self.frames[child as usize].parent else { continue };
-            let caller = self.frame_snapshot(self.raw_after(call))?.frame()?.hash();
+            let caller = self.frame_snapshot(self.raw_after(call)?)?.frame()?.hash();
             chain = (chain.0 + 1, crate::machine::hash_pair(&chain.1, &caller));
             let _ = self.frames[child as usize].callers.set(chain);
         }
@@ -626,9 +720,9 @@ impl Trace {
             pc: raw.pc,
             gas: raw.gas,
             stack: Stack::new(&raw.stack),
-            memory: WordTree::from_bytes(&raw.memory)?,
+            memory: raw.memory,
             calldata,
-            returndata: Arc::new(WordTree::from_bytes(&raw.returndata)?),
+            returndata: raw.returndata,
             return_window: record.return_window,
             checkpoint: B256::ZERO,
         })
@@ -656,5 +750,108 @@ fn empty_frame() -> Frame {
         returndata: empty,
         return_window: (0, 0),
         checkpoint: B256::ZERO,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::{Family, OPCODES, execute};
+    use revm::{
+        Context, InspectEvm, MainBuilder, MainContext,
+        context::TxEnv,
+        database::{CacheDB, EmptyDB},
+        primitives::TxKind,
+        state::{AccountInfo, Bytecode},
+    };
+
+    const CALLER: Address = Address::with_last_byte(0xaa);
+    const CALLEE: Address = Address::with_last_byte(0xbb);
+
+    /// The caller: 40 calls whose 32-byte output lands in a window straddling two memory words,
+    /// each after an MSTORE, then 700 iterations of MSTORE and MLOAD with no call (a long
+    /// segment, several checkpoints).
+    fn caller_code() -> Vec<u8> {
+        let mut code = vec![0x61, 0x00, 40]; // PUSH2 40
+        let loop1 = code.len() as u8;
+        code.extend([0x5b, 0x80, 0x80, 0x02, 0x81, 0x60, 0x05, 0x1b, 0x52]); // mem[i*32] = i*i
+        code.extend([0x60, 0x20, 0x81, 0x60, 0x05, 0x1b, 0x60, 0x10, 0x01]); // 32, i*32+16
+        code.extend([0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x73]); // 0, 0, 0, PUSH20 callee
+        code.extend(CALLEE.as_slice());
+        code.extend([0x5a, 0xf1, 0x50]); // GAS CALL POP
+        code.extend([0x60, 0x01, 0x90, 0x03, 0x80, 0x61, 0x00, loop1, 0x57, 0x50]); // i-1, loop
+        code.extend([0x61, 0x02, 0xbc]); // PUSH2 700
+        let loop2 = code.len() as u8;
+        code.extend([0x5b, 0x80, 0x80, 0x02, 0x81, 0x60, 0x05, 0x1b, 0x52]); // mem[i*32] = i*i
+        code.extend([0x80, 0x60, 0x07, 0x16, 0x60, 0x05, 0x1b, 0x51, 0x50]); // MLOAD((i&7)*32)
+        code.extend([0x60, 0x01, 0x90, 0x03, 0x80, 0x61, 0x00, loop2, 0x57, 0x00]); // i-1, loop
+        code
+    }
+
+    fn record() -> Trace {
+        let mut db = CacheDB::new(EmptyDB::default());
+        let callee = vec![0x5a, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3]; // return GAS
+        let info = |code: Vec<u8>| AccountInfo::default().with_code(Bytecode::new_raw(code.into()));
+        db.insert_account_info(CALLER, info(caller_code()));
+        db.insert_account_info(CALLEE, info(callee));
+        let mut evm =
+            Context::mainnet().with_db(db).build_mainnet_with_inspector(TraceRecorder::new());
+        let tx = TxEnv::builder().kind(TxKind::Call(CALLER)).gas_limit(10_000_000).build();
+        evm.inspect_tx(tx.expect("a valid transaction")).expect("runs");
+        std::mem::take(&mut evm.inspector).finish()
+    }
+
+    /// The opcode a witness's step runs.
+    fn opcode(witness: &StepWitness) -> u8 {
+        let pc = witness.frame.pc;
+        let chunk = witness.code.iter().find(|chunk| chunk.index == pc / 32);
+        chunk.map_or(0, |chunk| chunk.bytes[(pc % 32) as usize])
+    }
+
+    /// Memoized memory trees are built from whichever checkpoint was built before: queries
+    /// backwards, scattered, and from several threads at once give the in-order commitments,
+    /// and the steps the executor runs land on the next one.
+    #[test]
+    fn queries_in_any_order_and_from_several_threads_agree() {
+        let trace = record();
+        let len = trace.len();
+        assert_eq!(trace.status(), Status::Succeeded);
+        assert_eq!(trace.frame_count(), 41);
+        assert!(len > 3 * 4096, "{len} steps");
+        let in_order: Vec<B256> = (0..=len).map(|i| trace.commitment(i).expect("state")).collect();
+
+        let backwards = record();
+        for i in (0..=len).rev().step_by(5) {
+            assert_eq!(backwards.commitment(i).expect("state"), in_order[i as usize], "S_{i}");
+        }
+
+        let scattered = record();
+        let (in_order, scattered) = (&in_order, &scattered);
+        std::thread::scope(|scope| {
+            for thread in 0..4u64 {
+                scope.spawn(move || {
+                    let mut x = 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(thread + 1);
+                    for _ in 0..400 {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let i = x % (len + 1);
+                        assert_eq!(scattered.commitment(i).expect("state"), in_order[i as usize]);
+                        if i == len {
+                            continue;
+                        }
+                        let witness = scattered.witness(i).expect("witness");
+                        let family = OPCODES[opcode(&witness) as usize].family;
+                        if matches!(
+                            family,
+                            Family::Pure | Family::Stack | Family::Control | Family::Memory
+                        ) {
+                            let post = execute(in_order[i as usize], &witness).expect("executes");
+                            assert_eq!(post, in_order[i as usize + 1], "step {i}");
+                        }
+                    }
+                });
+            }
+        });
     }
 }

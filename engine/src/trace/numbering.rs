@@ -1,12 +1,13 @@
 //! Step numbering (spec §1): how the revm instructions of a transaction map to the machine's
 //! step indices.
 //!
-//! Today one revm instruction is one machine step, so the mapping is the identity. The spec
-//! splits some instructions into several machine steps (KECCAK256, the copies and LOGn run as
-//! micro-steps, §5.5) and adds boundary steps (frame entry/exit §6, transaction begin/end
-//! §8). [`machine_steps`] is the one place that decides how many machine steps an instruction
-//! makes; [`Numbering`] records only the instructions that make more than one, so the common
-//! case costs nothing while recording and the mapping stays a binary search.
+//! Most revm instructions are one machine step. KECCAK256, the copies and LOGn are an opening
+//! step and micro-steps (§5.5), and an instruction that halts its frame is its halting step and
+//! the frame's exit step (§5.4). [`machine_steps`] decides the count when an instruction starts;
+//! the recorder amends it when the instruction ends its frame. [`Numbering`] records only the
+//! instructions that make more than one step, so the common case costs nothing while recording
+//! and the mapping stays a binary search. Frame entry and transaction boundaries (§6, §8) will
+//! add steps the same way.
 
 use crate::machine::KECCAK_RATE;
 use alloy_primitives::U256;

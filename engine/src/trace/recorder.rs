@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     Result,
-    machine::{FrameKind, OPCODES, Status, memory_write},
+    machine::{Family, FrameKind, OPCODES, Status, WordTree, memory_write},
 };
 use alloy_primitives::{Address, B256, Bytes, Log, U256};
 use revm::{
@@ -23,13 +23,14 @@ use revm::{
         interpreter_types::{InputsTr, Jumps, MemoryTr, ReturnData, RuntimeFlag},
     },
 };
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-/// Fewest instructions between two checkpoints of one frame segment.
+/// Instructions between two checkpoints of one frame segment. A checkpoint holds the stack
+/// but no memory (memory is rebuilt from the frame's writes), so it costs a few hundred bytes.
 const CHECKPOINT_EVERY: u64 = 4096;
 
-/// A checkpoint costs at most this many bytes copied per instruction, amortized: a frame
-/// with a large memory is checkpointed less often.
+/// A stack budget for checkpoints: at most this many bytes copied per instruction, amortized
+/// (a deep stack is checkpointed less often).
 const CHECKPOINT_BYTES_PER_STEP: u64 = 8;
 
 /// What one instruction left behind in its frame, packed in 32 bits: the gas it cost (bits
@@ -38,9 +39,10 @@ const CHECKPOINT_BYTES_PER_STEP: u64 = 8;
 /// wrote memory (bit 31; the next entry of [`Trace::writes`]).
 ///
 /// Everything else is derived from the code and the replayed stack (see [`Effect`]): the next
-/// `pc` (jump targets are the popped operands), the items popped, and the pushed values of
-/// PUSHn, DUPn and SWAPn. Only the values an instruction computes are stored, in
-/// [`Trace::pushed`].
+/// `pc` (jump targets are the popped operands), the items popped, the pushed values of PUSHn,
+/// DUPn and SWAPn, and the values of the pure opcodes (arithmetic, comparison, bitwise:
+/// recomputed from their operands by [`crate::machine::pure`]). Only the other values an
+/// instruction computes are stored, in [`Trace::pushed`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Delta(pub(crate) u32);
 
@@ -77,7 +79,8 @@ pub(crate) enum Effect {
     Jump,
     /// JUMPI: pops target and condition, goes to the target if the condition is not zero.
     Jumpi,
-    /// Pops `pop` items and pushes `push` (0 or 1) computed values, stored in the trace.
+    /// Pops `pop` items and pushes `push` (0 or 1) computed values: recomputed from the
+    /// operands for a [`Family::Pure`] opcode, else stored in the trace.
     Compute { pop: u8, push: u8 },
 }
 
@@ -113,14 +116,52 @@ pub(crate) const EFFECTS: [Effect; 256] = {
     t
 };
 
-/// Whether an opcode's pushed value is stored (computed, not derivable from the code or the
-/// stack).
-const STORES_OUTPUT: [bool; 256] = {
+/// Whether replay recomputes an opcode's pushed value from its operands (a pure opcode).
+pub(crate) const DERIVED: [bool; 256] = {
     let mut t = [false; 256];
     let mut op = 0;
     while op < 256 {
-        t[op] = matches!(EFFECTS[op], Effect::Compute { push: 1, .. });
+        t[op] = matches!(OPCODES[op].family, Family::Pure);
         op += 1;
+    }
+    t
+};
+
+/// [`HOT`] flag: the opcode's pushed value is stored (computed, and derivable neither from
+/// the code nor from the stack).
+const STORES_OUTPUT: u8 = 1;
+/// [`HOT`] flag: the opcode may grow memory.
+const MAY_GROW: u8 = 2;
+/// [`HOT`] flag: the opcode may write memory ([`memory_write`]).
+const WRITES: u8 = 4;
+
+/// What the recorder must look at after each opcode, beyond its gas cost: one table lookup
+/// per instruction, and nothing more for the common ones (stack, control, pure opcodes).
+const HOT: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut op = 0;
+    while op < 256 {
+        if matches!(EFFECTS[op], Effect::Compute { push: 1, .. }) && !DERIVED[op] {
+            t[op] |= STORES_OUTPUT;
+        }
+        op += 1;
+    }
+    // Every opcode that touches memory (Cancun): loads and stores, copies, KECCAK256, LOGn,
+    // calls and creates (argument and return windows), RETURN and REVERT.
+    let grow = [
+        0x20, 0x37, 0x39, 0x3c, 0x3e, 0x51, 0x52, 0x53, 0x5e, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xf0,
+        0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xfa, 0xfd,
+    ];
+    let mut k = 0;
+    while k < grow.len() {
+        t[grow[k]] |= MAY_GROW;
+        k += 1;
+    }
+    let writes = [0x37, 0x39, 0x3c, 0x3e, 0x52, 0x53, 0x5e];
+    let mut k = 0;
+    while k < writes.len() {
+        t[writes[k]] |= WRITES;
+        k += 1;
     }
     t
 };
@@ -134,8 +175,15 @@ pub(crate) struct Write {
     pub(crate) len: u64,
 }
 
-/// A frame's state before an instruction, in full and raw: restored and replayed forward to
-/// answer a query.
+/// A frame's state before an instruction, raw: restored and replayed forward to answer a
+/// query.
+///
+/// It holds no memory bytes. The frame's memory is its writes since its entry (memory starts
+/// empty): those of the frame's own instructions, and at a checkpoint after a return, the
+/// callee's output copied into the return window ([`Checkpoint::entry_write`]). The memory
+/// word tree at a checkpoint is built on first use from the nearest earlier checkpoint of the
+/// frame whose tree is built, with only the writes in between ([`Trace::checkpoint_memory`]),
+/// and kept: trees share every unchanged node chunk, so nearby checkpoints cost little.
 #[derive(Clone, Debug)]
 pub(crate) struct Checkpoint {
     /// The instruction index this is the pre-state of.
@@ -145,13 +193,26 @@ pub(crate) struct Checkpoint {
     pub(crate) pc: u32,
     pub(crate) gas: u64,
     pub(crate) stack: Vec<U256>,
-    pub(crate) memory: Vec<u8>,
+    /// The memory size in bytes.
+    pub(crate) memory_len: u64,
     pub(crate) returndata: Bytes,
     /// Where this instruction's pushed values and writes start.
     pub(crate) pushed_at: usize,
     pub(crate) writes_at: usize,
     pub(crate) sizes_at: usize,
     pub(crate) big_costs_at: usize,
+    /// The frame's previous checkpoint ([`Trace::checkpoints`] index); `None` at its entry.
+    pub(crate) prev: Option<u32>,
+    /// The frame's own writes since `prev` are `prev.writes_at..prev_writes_end` (the end of
+    /// `prev`'s segment when this checkpoint starts a new one), then `entry_write`.
+    pub(crate) prev_writes_end: usize,
+    /// After a return to this frame: its return window as it stands (the callee's output
+    /// copied in), a write into [`Trace::bytes`].
+    pub(crate) entry_write: Option<Write>,
+    /// The memory word tree, built on first use.
+    pub(crate) memory: OnceLock<WordTree>,
+    /// The return data word tree, built on first use.
+    pub(crate) returndata_tree: OnceLock<Arc<WordTree>>,
 }
 
 /// A frame entered during the transaction: its fixed fields.
@@ -178,10 +239,19 @@ pub(crate) struct FrameRecord {
 #[derive(Debug)]
 struct LiveFrame {
     id: u32,
-    /// Instruction index at which the next checkpoint is due; 0 forces one (segment start).
-    next_checkpoint: u64,
+    /// The frame's last checkpoint.
+    last_checkpoint: Option<u32>,
+    /// While a call or create of this frame runs: the writes recorded when it began, and the
+    /// return window its output is copied to.
+    paused: Option<(usize, (u64, u64))>,
     /// The refund counter when the frame started (its callers' refunds so far), in gas.
     refund_base: i64,
+}
+
+impl LiveFrame {
+    fn new(id: u32, refund_base: i64) -> Self {
+        Self { id, last_checkpoint: None, paused: None, refund_base }
+    }
 }
 
 /// The instruction between `step` and `step_end`.
@@ -192,7 +262,7 @@ struct Open {
     opcode: u8,
     /// Gas left before it.
     gas: u64,
-    /// The memory region it may write.
+    /// The memory region it may write (set only for [`WRITES`] opcodes).
     write: Option<(u64, u64)>,
     /// The checkpoint of its pre-state, when one is due.
     checkpoint: Option<Box<Checkpoint>>,
@@ -204,9 +274,9 @@ struct Open {
 /// [`TraceRecorder::finish`] for the [`Trace`].
 ///
 /// Per instruction it stores 4 bytes (gas cost and flags), the value it pushed if it computed
-/// one (32 bytes) and the bytes it wrote to memory; at each frame entry, after each return
-/// to a frame, and then every few thousand instructions (fewer for a large memory) it stores a
-/// raw checkpoint of the current frame. It computes no hash.
+/// one that replay cannot recompute (32 bytes) and the bytes it wrote to memory; at each frame
+/// entry, after each return to a frame, and then every few thousand instructions it stores a
+/// raw checkpoint of the current frame (no memory). It computes no hash.
 ///
 /// # Examples
 ///
@@ -227,7 +297,8 @@ struct Open {
 /// let tx = TxEnv::builder().kind(TxKind::Call(to)).gas_limit(100_000).build().unwrap();
 /// evm.inspect_tx(tx).unwrap();
 /// let trace = std::mem::take(&mut evm.inspector).finish();
-/// assert_eq!(trace.len(), 4);
+/// // Four instructions; STOP is the halting step and the frame's exit step (spec §5.4).
+/// assert_eq!(trace.len(), 5);
 /// let pre = trace.commitment(2).unwrap();
 /// let post = refute_engine::machine::execute(pre, &trace.witness(2).unwrap()).unwrap();
 /// assert_eq!(post, trace.commitment(3).unwrap());
@@ -240,6 +311,9 @@ pub struct TraceRecorder {
     calls: Vec<usize>,
     next_kind: Option<(FrameKind, (u32, u32))>,
     open: Open,
+    /// Instruction index at which the current frame's next checkpoint is due; 0 forces one
+    /// (segment start).
+    next_checkpoint: u64,
     /// Follows revm's journal, when the world is tracked.
     follower: Option<JournalFollower>,
     /// The refund counter last recorded, in gas.
@@ -284,44 +358,100 @@ impl TraceRecorder {
         self.trace.deltas.len() as u64
     }
 
-    fn checkpoint(&self, interp: &Interpreter, frame: u32) -> Checkpoint {
-        Checkpoint {
-            instruction: self.instructions(),
-            frame,
+    /// Opens a checkpoint of the current frame before the instruction about to run (pushed
+    /// once it completes, in `step_end`). Off the hot path: once per segment start and every
+    /// [`CHECKPOINT_EVERY`] instructions.
+    #[cold]
+    #[inline(never)]
+    fn open_checkpoint(&mut self, interp: &Interpreter) {
+        let Some(frame) = self.live.last() else {
+            self.next_checkpoint = u64::MAX;
+            return;
+        };
+        let memory_len = interp.memory.size();
+        let trace = &mut self.trace;
+        let writes_at = trace.writes.len();
+        let (prev_writes_end, entry_write) = match frame.paused {
+            Some((writes_end, (offset, len))) => {
+                let end = offset.saturating_add(len).min(memory_len as u64);
+                let write = (offset < end).then(|| {
+                    let memory = interp.memory.context_memory();
+                    let start = trace.bytes.len() as u64;
+                    trace.bytes.extend_from_slice(&memory[offset as usize..end as usize]);
+                    Write { offset, start, len: end - offset }
+                });
+                (writes_end, write)
+            }
+            None => (writes_at, None),
+        };
+        self.open.memory_size = memory_len;
+        self.open.checkpoint = Some(Box::new(Checkpoint {
+            instruction: self.trace.deltas.len() as u64,
+            frame: frame.id,
             pc: interp.bytecode.pc() as u32,
             gas: interp.gas.remaining(),
             stack: interp.stack.data().to_vec(),
-            memory: interp.memory.context_memory().to_vec(),
+            memory_len: memory_len as u64,
             returndata: interp.return_data.buffer().clone(),
             pushed_at: self.trace.pushed.len(),
-            writes_at: self.trace.writes.len(),
+            writes_at,
             sizes_at: self.trace.memory_sizes.len(),
             big_costs_at: self.trace.big_costs.len(),
+            prev: frame.last_checkpoint,
+            prev_writes_end,
+            entry_write,
+            memory: OnceLock::new(),
+            returndata_tree: OnceLock::new(),
+        }));
+    }
+
+    /// Pushes the open checkpoint, its instruction done.
+    #[cold]
+    #[inline(never)]
+    fn push_checkpoint(&mut self, checkpoint: Box<Checkpoint>) {
+        let size = 32 * checkpoint.stack.len() as u64;
+        self.next_checkpoint =
+            checkpoint.instruction + CHECKPOINT_EVERY.max(size / CHECKPOINT_BYTES_PER_STEP);
+        if let Some(frame) = self.live.last_mut() {
+            frame.last_checkpoint = Some(self.trace.checkpoints.len() as u32);
+            frame.paused = None;
+        }
+        self.trace.checkpoints.push(*checkpoint);
+    }
+
+    /// The current frame starts a call or create whose output is copied to `window` (offset
+    /// and length in bytes; empty for creates).
+    fn pause(&mut self, window: (u64, u64)) {
+        let writes = self.trace.writes.len();
+        if let Some(frame) = self.live.last_mut() {
+            frame.paused = Some((writes, window));
         }
     }
 
     /// A call or create began or ended: the current frame's next instruction starts a new
     /// segment (its state changed between instructions).
     fn segment_break(&mut self) {
-        if let Some(frame) = self.live.last_mut() {
-            frame.next_checkpoint = 0;
-        }
+        self.next_checkpoint = 0;
     }
 
     /// A call or create ended with `result`. When it ran a frame, that frame's last
     /// instruction ended it: STOP or an exceptional halt is a halting step and an exit step
-    /// (spec §5.4); RETURN, REVERT and SELFDESTRUCT are Engine II's (one step here).
+    /// (spec §5.4); RETURN, REVERT and SELFDESTRUCT that complete are Engine II's (one step
+    /// here).
     fn end_frame(&mut self, result: InstructionResult) {
         let Some(depth) = self.calls.pop() else { return };
         let log_count = self.log_counts.pop();
         self.next_kind = None;
+        // revm reports a top frame's STOP as `Return`: the opcode tells STOP from RETURN. A
+        // halt after RETURN may be a create's code deposit failing, which is the exit step's.
+        let opcode = self.open.opcode;
+        let stopped = opcode == 0x00 && result.is_ok();
         if self.live.len() > depth
             && let Some(last) = self.instructions().checked_sub(1)
-            && !matches!(self.open.opcode, 0xf3 | 0xfd | 0xff)
-            && (result == InstructionResult::Stop || result.is_halt())
+            && (stopped || result.is_halt() && opcode != 0xf3)
         {
             self.trace.numbering.amend_last(last, 2);
-            self.trace.halts.push((last, result == InstructionResult::Stop));
+            self.trace.halts.push((last, stopped));
         }
         self.live.truncate(depth);
         self.segment_break();
@@ -385,7 +515,8 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
             calldata_tree: OnceLock::new(),
         });
         let id = (trace.frames.len() - 1) as u32;
-        self.live.push(LiveFrame { id, next_checkpoint: 0, refund_base: self.refund });
+        self.live.push(LiveFrame::new(id, self.refund));
+        self.next_checkpoint = 0;
     }
 
     #[inline]
@@ -411,13 +542,11 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
         open.open = true;
         open.opcode = opcode;
         open.gas = interp.gas.remaining();
-        open.write = memory_write(opcode, stack);
-        if let Some(frame) = self.live.last()
-            && instruction >= frame.next_checkpoint
-        {
-            let checkpoint = self.checkpoint(interp, frame.id);
-            self.open.memory_size = checkpoint.memory.len();
-            self.open.checkpoint = Some(Box::new(checkpoint));
+        if HOT[opcode as usize] & WRITES != 0 {
+            open.write = memory_write(opcode, stack);
+        }
+        if instruction >= self.next_checkpoint {
+            self.open_checkpoint(interp);
         }
     }
 
@@ -428,11 +557,6 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
         }
         let open = &mut self.open;
         let trace = &mut self.trace;
-        if STORES_OUTPUT[open.opcode as usize]
-            && let Some(top) = interp.stack.data().last()
-        {
-            trace.pushed.push(*top);
-        }
         let cost = open.gas.saturating_sub(interp.gas.remaining());
         let mut delta = if cost < u64::from(Delta::BIG_COST) {
             cost as u32
@@ -440,31 +564,13 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
             trace.big_costs.push(cost);
             Delta::BIG_COST
         };
-        let memory_size = interp.memory.size();
-        if memory_size != open.memory_size {
-            open.memory_size = memory_size;
-            trace.memory_sizes.push((memory_size / 32) as u32);
-            delta |= Delta::GREW;
-        }
-        if let Some((offset, len)) = open.write.take()
-            && len > 0
-            && offset < memory_size as u64
-        {
-            let end = offset.saturating_add(len).min(memory_size as u64);
-            let memory = interp.memory.context_memory();
-            let start = trace.bytes.len() as u64;
-            trace.bytes.extend_from_slice(&memory[offset as usize..end as usize]);
-            trace.writes.push(Write { offset, start, len: end - offset });
-            delta |= Delta::WROTE;
+        let hot = HOT[open.opcode as usize];
+        if hot != 0 {
+            delta |= memory_and_output(open, trace, interp, hot);
         }
         trace.deltas.push(Delta(delta));
-        if let Some(checkpoint) = open.checkpoint.take() {
-            let size = (checkpoint.memory.len() + 32 * checkpoint.stack.len()) as u64;
-            if let Some(frame) = self.live.last_mut() {
-                frame.next_checkpoint =
-                    checkpoint.instruction + CHECKPOINT_EVERY.max(size / CHECKPOINT_BYTES_PER_STEP);
-            }
-            trace.checkpoints.push(*checkpoint);
+        if let Some(checkpoint) = self.open.checkpoint.take() {
+            self.push_checkpoint(checkpoint);
         }
     }
 
@@ -481,6 +587,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
         let window = &inputs.return_memory_offset;
         let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
         self.next_kind = Some((kind, (clamp(window.start), clamp(window.len()))));
+        self.pause((window.start as u64, window.len() as u64));
         None
     }
 
@@ -497,6 +604,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
             _ => FrameKind::Create,
         };
         self.next_kind = Some((kind, (0, 0)));
+        self.pause((0, 0));
         None
     }
 
@@ -515,4 +623,38 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
         let at = self.instructions() + 1;
         self.trace.log_events.push((at, LogEvent::Append(log)));
     }
+}
+
+/// The rarer half of `step_end`, for opcodes with [`HOT`] flags: the stored output, memory
+/// growth and written bytes. Returns the delta's flags.
+#[inline]
+fn memory_and_output(open: &mut Open, trace: &mut Trace, interp: &Interpreter, hot: u8) -> u32 {
+    let mut flags = 0;
+    if hot & STORES_OUTPUT != 0
+        && let Some(top) = interp.stack.data().last()
+    {
+        trace.pushed.push(*top);
+    }
+    if hot & MAY_GROW == 0 {
+        return flags;
+    }
+    let memory_size = interp.memory.size();
+    if memory_size != open.memory_size {
+        open.memory_size = memory_size;
+        trace.memory_sizes.push((memory_size / 32) as u32);
+        flags |= Delta::GREW;
+    }
+    if hot & WRITES != 0
+        && let Some((offset, len)) = open.write.take()
+        && len > 0
+        && offset < memory_size as u64
+    {
+        let end = offset.saturating_add(len).min(memory_size as u64);
+        let memory = interp.memory.context_memory();
+        let start = trace.bytes.len() as u64;
+        trace.bytes.extend_from_slice(&memory[offset as usize..end as usize]);
+        trace.writes.push(Write { offset, start, len: end - offset });
+        flags |= Delta::WROTE;
+    }
+    flags
 }
