@@ -609,8 +609,10 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         {
             *self.report.unsupported.entry(name(opcode)).or_default() += 1;
         }
-        let check = !oversized_code && !matches!(family, Family::Unsupported)
-            || (family == Family::World && self.world.is_none()) && self.selected(opcode);
+        let check = !oversized_code
+            && family != Family::Unsupported
+            && !(family == Family::World && self.world.is_none())
+            && self.selected(opcode);
 
         let Some(frame) = self.frames.last_mut() else { return };
         // Bring the frame's snapshot up to revm's state only when a step is settled or
