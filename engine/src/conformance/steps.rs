@@ -12,7 +12,9 @@
 //! micro-step, whose witness the prover ([`MicroRun`]) builds from its own model of the
 //! pending state, each fed the executor's previous output as its pre-state; the commitment
 //! after the last micro-step is settled against revm's state like any other post-state, and
-//! every micro-step counts as checked only when it matches.
+//! every micro-step counts as checked only when it matches. EXTCODECOPY's opening step reads
+//! the world as well (an account access and the account's code): like the world steps, it is
+//! checked only when the world is, and the prover opens it over the tracked world.
 //!
 //! A step that ends its frame (STOP, an exceptional halt) leaves a pending frame exit; it is
 //! settled when revm ends the frame, against revm's outcome (success for STOP, an error for a
@@ -33,7 +35,7 @@ use crate::Result;
 use crate::machine::{
     BlockContext, Chain, CodeTree, Contexts, Family, FrameExit, FrameKind, FrameSnapshot,
     MachineState, MicroRun, MicroStepKind, OPCODES, PendingKind, Stack, Status, TxContext,
-    WordTree, execute, hash_pair, log_item,
+    WordTree, WorldView, execute, hash_pair, log_item, reads_world,
 };
 use alloy_primitives::{B256, Bytes, Log, U256, keccak256};
 use revm::{
@@ -247,20 +249,35 @@ impl StepChecker {
         state
     }
 
+    /// The prover's world for EXTCODECOPY's opening step, when the world is checked.
+    fn world_view(&self) -> Option<WorldView<'_>> {
+        let (tracker, contexts) = (self.world.as_ref()?, self.contexts.as_ref()?);
+        Some(WorldView {
+            nodes: tracker.world.store(),
+            coinbase: contexts.block.coinbase,
+            codes: &tracker.codes,
+        })
+    }
+
     /// Completes `witness` with the world nodes (and code) the step reads: the prover runs
     /// the executor once over a recording view of its whole store and keeps what it read.
     fn world_witness(&self, pre: B256, opcode: u8, witness: &mut crate::machine::StepWitness) {
         let Some(tracker) = &self.world else { return };
         if let Some(contexts) = &self.contexts {
             match opcode {
-                0x31 | 0x3b | 0x3f => witness.block = Some(contexts.block),
+                0x31 | 0x3b | 0x3c | 0x3f => witness.block = Some(contexts.block),
                 0x55 => witness.tx = Some(contexts.tx),
                 _ => {}
             }
         }
-        if opcode == 0x3b
-            && let Some(address) = witness.stack.last()
-        {
+        // EXTCODESIZE reads the code; EXTCODECOPY only when it copies something (its length
+        // is the bottom operand).
+        let reads_code = match opcode {
+            0x3b => true,
+            0x3c => witness.stack.first().is_some_and(|len| !len.is_zero()),
+            _ => false,
+        };
+        if reads_code && let Some(address) = witness.stack.last() {
             let address = alloy_primitives::Address::from_word(B256::from(*address));
             if let Ok(Some(account)) = tracker.world.account(address) {
                 witness.account_code = tracker.codes.get(&account.code_hash).cloned();
@@ -407,17 +424,19 @@ const MICRO_KINDS: [MicroStepKind; 3] =
     [MicroStepKind::Absorb, MicroStepKind::Pad, MicroStepKind::Word];
 
 /// Runs the micro-steps after an opening step whose executor post-state is `post`: the prover
-/// builds each witness from its own model, the executor runs it on its previous output.
+/// builds each witness from its own model (EXTCODECOPY's opening also from `world`), the
+/// executor runs it on its previous output.
 /// Returns the commitment after the last micro-step and the micro-steps run by kind, or why
 /// the chain broke (a mismatch).
 fn run_micro_steps(
     snapshot: &FrameSnapshot,
     pre: MachineState,
     post: B256,
+    world: Option<WorldView<'_>>,
 ) -> crate::Result<Result<(B256, [u64; 3]), String>> {
     // The executor ran the opening step: a prover that cannot follow is a mismatch, never a
     // halt or an unsupported step.
-    let mut run = match MicroRun::open(snapshot, pre) {
+    let mut run = match MicroRun::open(snapshot, pre, world) {
         Ok(run) => run,
         Err(e) => return Ok(Err(format!("the prover cannot open the instruction: {e}"))),
     };
@@ -604,14 +623,12 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         let family = OPCODES[opcode as usize].family;
         if oversized_code {
             *self.report.unsupported.entry("code over 131072 bytes".into()).or_default() += 1;
-        } else if matches!(family, Family::Unsupported)
-            || (family == Family::World && self.world.is_none())
-        {
+        } else if family == Family::Unsupported || (reads_world(opcode) && self.world.is_none()) {
             *self.report.unsupported.entry(name(opcode)).or_default() += 1;
         }
         let check = !oversized_code
             && family != Family::Unsupported
-            && !(family == Family::World && self.world.is_none())
+            && !(reads_world(opcode) && self.world.is_none())
             && self.selected(opcode);
 
         let Some(frame) = self.frames.last_mut() else { return };
@@ -674,7 +691,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
             if let Some(contexts) = &self.contexts {
                 contexts.complete(opcode, &mut witness)?;
             }
-            if OPCODES[opcode as usize].family == Family::World {
+            if reads_world(opcode) {
                 self.world_witness(pre.commitment(), opcode, &mut witness);
             }
             let post = execute(pre.commitment(), &witness)?;
@@ -695,7 +712,8 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
             Ok(match exit {
                 Some(success) => Ok((post, [0; 3], Some(success))),
                 None if family == Family::Micro => {
-                    run_micro_steps(snapshot, pre, post)?.map(|(post, micro)| (post, micro, None))
+                    run_micro_steps(snapshot, pre, post, self.world_view())?
+                        .map(|(post, micro)| (post, micro, None))
                 }
                 None => Ok((post, [0; 3], None)),
             })

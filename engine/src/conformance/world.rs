@@ -28,7 +28,7 @@ pub(crate) struct WorldTracker {
     pub(crate) world: World,
     /// The state root before the transaction (proves original storage values).
     pub(crate) start_state_root: B256,
-    /// Code by hash, for EXTCODESIZE witnesses.
+    /// Code by hash, for EXTCODESIZE and EXTCODECOPY witnesses.
     pub(crate) codes: HashMap<B256, Bytes>,
     coinbase: Address,
     /// Journal entries applied.
