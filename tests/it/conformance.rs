@@ -64,11 +64,11 @@ fn a_wrong_expected_root_is_a_failure_not_a_match() {
 }
 
 /// Every step of the VM and memory-focused state tests, and a sample of the steps of the
-/// world-focused ones (storage, refunds, account reads, transient storage, access lists, blob
-/// and context opcodes), checked against the one-step executor: no mismatch, every root
-/// matched, and every opcode the executor runs is among those checked. (The whole corpus runs
-/// by command, `refute conformance --steps all`; the loops of `vmPerformance` alone are 140
-/// million steps, too long for the test suite.)
+/// world-focused ones (storage, refunds, account reads and EXTCODECOPY, transient storage,
+/// access lists, blob and context opcodes), checked against the one-step executor: no
+/// mismatch, every root matched, and every opcode the executor runs is among those checked.
+/// (The whole corpus runs by command, `refute conformance --steps all`; the loops of
+/// `vmPerformance` alone are 140 million steps, too long for the test suite.)
 #[test]
 fn the_steps_of_the_vm_memory_and_world_tests_match_the_executor() {
     let Some(root) = corpus_or_skip() else { return };
@@ -91,6 +91,7 @@ fn the_steps_of_the_vm_memory_and_world_tests_match_the_executor() {
         "stSStoreTest",
         "stRefundTest",
         "stExtCodeHash",
+        "stArgsZeroOneBalance",
         "stSelfBalance",
         "stEIP2930",
         "stChainId",

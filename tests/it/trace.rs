@@ -38,9 +38,18 @@ use std::{path::PathBuf, sync::Arc};
 /// A live frame in the reference: kind, return window and caller chain `(count, acc)`.
 type RefFrame = (FrameKind, (u32, u32), (u16, B256));
 
-/// A recorded trace with the reference `(frame hash, caller chain)` of each instruction's
-/// pre-state, and the final status.
-type Recorded = (Trace, Vec<(B256, (u16, B256))>, Status);
+/// The reference `(frame hash, caller chain)` of an instruction's pre-state.
+type Seen = (B256, (u16, B256));
+
+/// A recorded trace with the reference frame of each instruction's pre-state, and the final
+/// status.
+type Recorded = (Trace, Vec<Seen>, Status);
+
+/// A recorded case: [`Recorded`] and the opcode of each instruction.
+type RecordedCase = (Trace, Vec<Seen>, Status, Vec<u8>);
+
+/// A recorded trace with the commitments of its states asked in order.
+type Sample = (Recorded, Vec<B256>);
 
 /// Instructions of these families are checked in every step; others every
 /// [`SIMPLE_STRIDE`]-th instruction in long traces (each query replays from a checkpoint).
@@ -63,8 +72,8 @@ struct Reference {
     next: Option<(FrameKind, (u32, u32))>,
     /// The caller's frame hash after its last CALL/CREATE.
     caller: Option<B256>,
-    open: Option<((B256, (u16, B256)), u8)>,
-    frames_seen: Vec<(B256, (u16, B256))>,
+    open: Option<(Seen, u8)>,
+    frames_seen: Vec<Seen>,
     opcodes: Vec<u8>,
     status: Option<Status>,
 }
@@ -170,7 +179,7 @@ impl<CTX: ContextTr> Inspector<CTX> for Reference {
 
 /// Runs `case` with the recorder (given the pre-state) and the reference model side by side
 /// (`None` when the case builds no transaction).
-fn record(case: &StateTestCase<'_>) -> Option<(Trace, Vec<(B256, (u16, B256))>, Status, Vec<u8>)> {
+fn record(case: &StateTestCase<'_>) -> Option<RecordedCase> {
     let (Ok(cfg), Ok(block), Ok(tx)) = (case.cfg(), case.block_env(), case.tx_env()) else {
         return None;
     };
@@ -293,7 +302,7 @@ fn check_case(case: &StateTestCase<'_>, tally: &mut Tally) {
 
 /// The trace's frame and caller chain at each instruction's pre-state against the reference,
 /// and its final state's status.
-fn compare(trace: &Trace, reference: &[(B256, (u16, B256))], status: Status) -> Option<String> {
+fn compare(trace: &Trace, reference: &[Seen], status: Status) -> Option<String> {
     if trace.instructions() != reference.len() as u64 {
         return Some(format!(
             "{} instructions, reference {}",
@@ -321,27 +330,25 @@ fn files(folders: &[&str]) -> Option<Vec<PathBuf>> {
     )
 }
 
-/// Every state of the VM, memory and call-code state tests: the trace's commitment equals the
-/// from-scratch one, and every step the executor runs lands on the next commitment.
+/// The states of the VM, memory, call-code, storage, account and transient-storage tests:
+/// each instruction's frame equals the from-scratch one, and every step the executor runs
+/// lands on the next commitment.
 #[test]
 fn every_state_of_corpus_transactions_matches_a_from_scratch_rebuild() {
     use rayon::prelude::*;
-    let debug: Vec<String> = std::env::var("DEBUG_FOLDERS")
-        .map(|v| v.split(',').map(String::from).collect())
-        .unwrap_or_default();
-    let Some(files) = (if !debug.is_empty() {
-        files(&debug.iter().map(String::as_str).collect::<Vec<_>>())
-    } else {
-        files(&[
-            "VMTests/vmArithmeticTest",
-            "VMTests/vmBitwiseLogicOperation",
-            "VMTests/vmIOandFlowOperations",
-            "VMTests/vmTests",
-            "VMTests/vmLogTest",
-            "stMemoryTest",
-            "stCallCodes",
-        ])
-    }) else {
+    let Some(files) = files(&[
+        "VMTests/vmArithmeticTest",
+        "VMTests/vmBitwiseLogicOperation",
+        "VMTests/vmIOandFlowOperations",
+        "VMTests/vmTests",
+        "VMTests/vmLogTest",
+        "stMemoryTest",
+        "stCallCodes",
+        "stSStoreTest",
+        "stExtCodeHash",
+        "Cancun/stEIP1153-transientStorage",
+        "stEIP2930",
+    ]) else {
         return;
     };
     let tally = files
@@ -393,7 +400,7 @@ fn every_state_of_corpus_transactions_matches_a_from_scratch_rebuild() {
 
 /// A few recorded traces with nested calls, the reference frames and the commitments of
 /// their states asked in order.
-fn sample_traces() -> Option<Vec<(Recorded, Vec<B256>)>> {
+fn sample_traces() -> Option<Vec<Sample>> {
     let files = files(&[
         "stCallCodes/callcallcodecall_010.json",
         "stMemoryTest/mem64kb+33.json",
@@ -441,7 +448,7 @@ proptest! {
     fn commitment_at_a_random_index_is_the_same_in_any_order(
         picks in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 1..16),
     ) {
-        static TRACES: std::sync::OnceLock<Option<Vec<(Recorded, Vec<B256>)>>> =
+        static TRACES: std::sync::OnceLock<Option<Vec<Sample>>> =
             std::sync::OnceLock::new();
         let Some(traces) = TRACES.get_or_init(|| {
             let traces = sample_traces()?;

@@ -12,7 +12,9 @@
 //! micro-step, whose witness the prover ([`MicroRun`]) builds from its own model of the
 //! pending state, each fed the executor's previous output as its pre-state; the commitment
 //! after the last micro-step is settled against revm's state like any other post-state, and
-//! every micro-step counts as checked only when it matches.
+//! every micro-step counts as checked only when it matches. EXTCODECOPY's opening step reads
+//! the world as well (an account access and the account's code): like the world steps, it is
+//! checked only when the world is, and the prover opens it over the tracked world.
 //!
 //! A step that ends its frame (STOP, an exceptional halt) leaves a pending frame exit; it is
 //! settled when revm ends the frame, against revm's outcome (success for STOP, an error for a
@@ -32,7 +34,8 @@ use super::world::WorldTracker;
 use crate::Result;
 use crate::machine::{
     Chain, CodeTree, Contexts, Family, FrameExit, FrameKind, FrameSnapshot, MachineState, MicroRun,
-    MicroStepKind, OPCODES, PendingKind, Stack, Status, WordTree, execute, hash_pair, log_item,
+    MicroStepKind, OPCODES, PendingKind, Stack, Status, WordTree, WorldView, execute, hash_pair,
+    log_item, reads_world,
 };
 use crate::trace::world::{prove_world, world_contexts};
 use alloy_primitives::{B256, Bytes, Log, U256, keccak256};
@@ -246,6 +249,16 @@ impl StepChecker {
         state
     }
 
+    /// The prover's world for EXTCODECOPY's opening step, when the world is checked.
+    fn world_view(&self) -> Option<WorldView<'_>> {
+        let (tracker, contexts) = (self.world.as_ref()?, self.contexts.as_ref()?);
+        Some(WorldView {
+            nodes: tracker.world.store(),
+            coinbase: contexts.block.coinbase,
+            codes: tracker.codes(),
+        })
+    }
+
     /// Completes `witness` with the world nodes (and code) the step reads: the prover runs
     /// the executor once over a recording view of its whole store and keeps what it read.
     fn world_witness(&self, pre: B256, opcode: u8, witness: &mut crate::machine::StepWitness) {
@@ -392,17 +405,19 @@ const MICRO_KINDS: [MicroStepKind; 3] =
     [MicroStepKind::Absorb, MicroStepKind::Pad, MicroStepKind::Word];
 
 /// Runs the micro-steps after an opening step whose executor post-state is `post`: the prover
-/// builds each witness from its own model, the executor runs it on its previous output.
+/// builds each witness from its own model (EXTCODECOPY's opening also from `world`), the
+/// executor runs it on its previous output.
 /// Returns the commitment after the last micro-step and the micro-steps run by kind, or why
 /// the chain broke (a mismatch).
 fn run_micro_steps(
     snapshot: &FrameSnapshot,
     pre: MachineState,
     post: B256,
+    world: Option<WorldView<'_>>,
 ) -> crate::Result<Result<(B256, [u64; 3]), String>> {
     // The executor ran the opening step: a prover that cannot follow is a mismatch, never a
     // halt or an unsupported step.
-    let mut run = match MicroRun::open(snapshot, pre) {
+    let mut run = match MicroRun::open(snapshot, pre, world) {
         Ok(run) => run,
         Err(e) => return Ok(Err(format!("the prover cannot open the instruction: {e}"))),
     };
@@ -534,13 +549,13 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         let family = OPCODES[opcode as usize].family;
         if oversized_code {
             *self.report.unsupported.entry("code over 131072 bytes".into()).or_default() += 1;
-        } else if matches!(family, Family::Unsupported)
-            || (family == Family::World && self.world.is_none())
-        {
+        } else if family == Family::Unsupported || (reads_world(opcode) && self.world.is_none()) {
             *self.report.unsupported.entry(name(opcode)).or_default() += 1;
         }
-        let check = !oversized_code && !matches!(family, Family::Unsupported)
-            || (family == Family::World && self.world.is_none()) && self.selected(opcode);
+        let check = !oversized_code
+            && family != Family::Unsupported
+            && !(reads_world(opcode) && self.world.is_none())
+            && self.selected(opcode);
 
         let Some(frame) = self.frames.last_mut() else { return };
         // Bring the frame's snapshot up to revm's state only when a step is settled or
@@ -602,7 +617,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
             if let Some(contexts) = &self.contexts {
                 contexts.complete(opcode, &mut witness)?;
             }
-            if OPCODES[opcode as usize].family == Family::World {
+            if reads_world(opcode) {
                 self.world_witness(pre.commitment(), opcode, &mut witness);
             }
             let post = execute(pre.commitment(), &witness)?;
@@ -623,7 +638,8 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
             Ok(match exit {
                 Some(success) => Ok((post, [0; 3], Some(success))),
                 None if family == Family::Micro => {
-                    run_micro_steps(snapshot, pre, post)?.map(|(post, micro)| (post, micro, None))
+                    run_micro_steps(snapshot, pre, post, self.world_view())?
+                        .map(|(post, micro)| (post, micro, None))
                 }
                 None => Ok((post, [0; 3], None)),
             })

@@ -40,7 +40,7 @@ impl WorldTracker {
         })
     }
 
-    /// Code by hash, for EXTCODESIZE witnesses.
+    /// Code by hash, for EXTCODESIZE and EXTCODECOPY witnesses.
     pub(crate) fn codes(&self) -> &HashMap<B256, Bytes> {
         &self.log.codes
     }

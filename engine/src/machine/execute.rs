@@ -7,7 +7,8 @@
 //! CALLVALUE, CALLDATALOAD, CALLDATASIZE, CODESIZE, RETURNDATASIZE), the transaction and block
 //! contexts (spec §4.4), the world (accounts, storage, transient storage; spec §5.2–5.3), the
 //! instructions over unbounded data as an opening step and micro-steps (KECCAK256,
-//! CALLDATACOPY, CODECOPY, RETURNDATACOPY, MCOPY, LOG0–LOG4; spec §5.5, in `micro.rs`), STOP,
+//! CALLDATACOPY, CODECOPY, EXTCODECOPY, RETURNDATACOPY, MCOPY, LOG0–LOG4; spec §5.5, in
+//! `micro.rs`), STOP,
 //! and every exceptional halt (spec §5.4): the halting step leaves a pending frame exit (spec
 //! §4.5) for the exit step of Engine II. Every other step is [`Error::UnsupportedStep`], never
 //! a pass.
@@ -20,7 +21,7 @@ use super::{
 };
 use crate::{Error, Result};
 use alloy_primitives::{Address, B256, Bytes, I256, U256, keccak256};
-use alloy_trie::KECCAK_EMPTY;
+use alloy_trie::{KECCAK_EMPTY, TrieAccount};
 
 /// The most items a stack holds.
 const STACK_LIMIT: u16 = 1024;
@@ -62,7 +63,8 @@ pub struct StepWitness {
     /// Trie nodes for every world read and write of the step (state, storage, warm sets,
     /// transient storage), looked up by hash (spec §2.4).
     pub tries: TrieWitness,
-    /// The whole code of the account EXTCODESIZE reads, checked against its code hash.
+    /// The whole code of the account EXTCODESIZE or EXTCODECOPY reads, checked against its
+    /// code hash (none needed for code hash `H("")`).
     pub account_code: Option<Bytes>,
     /// The pending micro-operation; must hash to `state.pending_hash` (micro-steps only).
     pub pending: Option<Pending>,
@@ -545,12 +547,12 @@ impl<'a> Step<'a> {
         Ok(U256::from_be_slice(&bytes[start..start + 32]))
     }
 
-    fn tries(&self) -> Tries<'a> {
+    pub(super) fn tries(&self) -> Tries<'a> {
         Tries { nodes: &self.witness.tries }
     }
 
     /// Charges the EIP-2929 account access (100 warm, 2,600 cold) and warms `address`.
-    fn access_account(&mut self, address: Address) -> StepResult<()> {
+    pub(super) fn access_account(&mut self, address: Address) -> StepResult<()> {
         let coinbase = self.block()?.coinbase;
         let key = address_key(address);
         let warm = warm_by_rule(address, coinbase)
@@ -588,15 +590,8 @@ impl<'a> Step<'a> {
                 };
                 if self.opcode == 0x3f {
                     vec![U256::from_be_bytes(account.code_hash.0)]
-                } else if account.code_hash == KECCAK_EMPTY {
-                    vec![U256::ZERO]
                 } else {
-                    let code =
-                        self.witness.account_code.as_ref().ok_or(bad("the code is missing"))?;
-                    if keccak256(code) != account.code_hash {
-                        return Err(bad("the code does not hash to the account's code hash"));
-                    }
-                    vec![U256::from(code.len())]
+                    vec![U256::from(self.code_of(&account)?.len())]
                 }
             }
             0x54 => {
@@ -620,6 +615,20 @@ impl<'a> Step<'a> {
             }
             other => return Err(Stop::unsupported(other, "not a world opcode")),
         })
+    }
+
+    /// The code of `account` (spec §5.2): empty for code hash `H("")`, else the witness's
+    /// whole code, checked against the code hash.
+    pub(super) fn code_of(&self, account: &TrieAccount) -> StepResult<&'a [u8]> {
+        if account.code_hash == KECCAK_EMPTY {
+            return Ok(&[]);
+        }
+        let code =
+            self.witness.account_code.as_ref().ok_or(bad("the account's code is missing"))?;
+        if keccak256(code) != account.code_hash {
+            return Err(bad("the code does not hash to the account's code hash"));
+        }
+        Ok(code)
     }
 
     /// Warms storage `slot` of the frame's account; whether it was cold. SLOAD charges 100

@@ -1,9 +1,11 @@
 //! The executor's side of the instructions over unbounded data (spec §5.5): the opening step of
-//! KECCAK256, CALLDATACOPY, CODECOPY, RETURNDATACOPY, MCOPY and LOG0–LOG4 (all gas charged,
-//! operands popped, a [`Pending`] micro-operation opened), and each micro-step after it.
+//! KECCAK256, CALLDATACOPY, CODECOPY, EXTCODECOPY, RETURNDATACOPY, MCOPY and LOG0–LOG4 (all gas
+//! charged, operands popped, a [`Pending`] micro-operation opened), and each micro-step after
+//! it.
 
 use super::{
-    CODE_TREE_DEPTH, Chain, CodeChunk, KECCAK_RATE, Pending, PendingKind, Sponge, WORD_TREE_DEPTH,
+    CODE_TREE_DEPTH, Chain, CodeChunk, CodeTree, KECCAK_RATE, Pending, PendingKind, Sponge,
+    WORD_TREE_DEPTH,
     code::leaf,
     execute::{Step, StepResult, Stop, bad},
     hash_pair,
@@ -11,12 +13,12 @@ use super::{
         CopyDest, CopySource, CopyState, SPONGE_SOURCE_MEMORY, SpongePurpose, SpongeState, log_item,
     },
 };
-use alloy_primitives::{B256, U256};
+use alloy_primitives::{Address, B256, U256};
 
 /// `H("")`: the digest of an empty input.
 pub(crate) const KECCAK_EMPTY: B256 = alloy_primitives::KECCAK256_EMPTY;
 
-/// Gas per 32-byte word copied (CALLDATACOPY, CODECOPY, RETURNDATACOPY, MCOPY).
+/// Gas per 32-byte word copied (CALLDATACOPY, CODECOPY, EXTCODECOPY, RETURNDATACOPY, MCOPY).
 pub(crate) const COPY_WORD_GAS: u64 = 3;
 /// Gas per 32-byte word hashed by KECCAK256.
 pub(crate) const KECCAK_WORD_GAS: u64 = 6;
@@ -55,7 +57,7 @@ impl Step<'_> {
                 self.open(Pending::Keccak(sponge), next_pc);
                 Ok(vec![])
             }
-            0x37 | 0x39 | 0x3e | 0x5e => {
+            0x37 | 0x39 | 0x3c | 0x3e | 0x5e => {
                 self.open_copy(next_pc)?;
                 Ok(vec![])
             }
@@ -80,9 +82,12 @@ impl Step<'_> {
         }
     }
 
-    /// The opening of a copy: `(dest, source, len)` operands for every copy opcode.
+    /// The opening of a copy: operands `(dest, source, len)`, after EXTCODECOPY's `address`.
+    /// Every charge comes before the source is read, so a halt needs no account or code.
     fn open_copy(&mut self, next_pc: &mut u64) -> StepResult<()> {
-        let (dest, source, len) = (self.arg(0), self.arg(1), self.length(self.arg(2))?);
+        let first = usize::from(self.opcode == 0x3c);
+        let (dest, source) = (self.arg(first), self.arg(first + 1));
+        let len = self.length(self.arg(first + 2))?;
         if self.opcode == 0x3e {
             // RETURNDATACOPY past the return data halts, whatever the length (EIP-211).
             let end = source.saturating_add(U256::from(len));
@@ -90,25 +95,32 @@ impl Step<'_> {
                 return Err(Stop::Halt);
             }
         }
+        let address = Address::from_word(B256::from(self.arg(0)));
+        if self.opcode == 0x3c {
+            self.access_account(address)?; // charged even when nothing is copied (spec §5.2)
+        }
         self.charge(COPY_WORD_GAS * len.div_ceil(32))?;
         if len == 0 {
             return Ok(());
         }
+        if self.opcode == 0x5e {
+            self.expand(source, len)?;
+        }
+        let dest_offset = self.expand(dest, len)?;
         let (kind, root, source_len) = match self.opcode {
             0x37 => (CopySource::Calldata, self.frame.calldata.root, self.frame.calldata.len),
             0x39 => (CopySource::Code, self.frame.code_root, self.frame.code_size),
-            0x3e => (CopySource::Returndata, self.frame.returndata.root, self.frame.returndata.len),
-            _ => {
-                self.expand(source, len)?;
-                (CopySource::Memory, self.frame.memory.root, 0)
+            0x3c => {
+                let tree = self.account_code_tree(address)?;
+                (CopySource::ExtCode, tree.root(), tree.size() as u32)
             }
-        };
-        let dest_offset = self.expand(dest, len)?;
-        let source_len = if kind == CopySource::Memory {
-            // The size after both expansions (at most 2^27 bytes, spec §2.1).
-            self.frame.memory.len.checked_mul(32).ok_or(Stop::Halt)?
-        } else {
-            source_len
+            0x3e => (CopySource::Returndata, self.frame.returndata.root, self.frame.returndata.len),
+            // MCOPY: memory as it is after both expansions (which never change the root, spec
+            // §2.1), at most 2^27 bytes.
+            _ => {
+                let len = self.frame.memory.len.checked_mul(32).ok_or(Stop::Halt)?;
+                (CopySource::Memory, self.frame.memory.root, len)
+            }
         };
         let copy = CopyState {
             source: kind,
@@ -121,6 +133,17 @@ impl Step<'_> {
         };
         self.open(Pending::Copy(copy), next_pc);
         Ok(())
+    }
+
+    /// The code tree of `address`'s code (spec §2.2, §5.2), the copy source of EXTCODECOPY:
+    /// the account proven against the state root, its code taken from the witness and checked
+    /// against its code hash; an absent account has empty code.
+    fn account_code_tree(&self, address: Address) -> StepResult<CodeTree> {
+        let code = match self.tries().account(self.header.state_root, address)? {
+            Some(account) => self.code_of(&account)?,
+            None => &[],
+        };
+        Ok(CodeTree::new(code)?)
     }
 
     /// One micro-step of the pending operation (spec §5.5).
@@ -237,8 +260,8 @@ impl Step<'_> {
     /// `n = min(remaining, 32 - dest_offset mod 32)` bytes. Returns the copy's next state, or
     /// `None` when it is done.
     fn copy_word(&mut self, copy: &CopyState) -> StepResult<Option<CopyState>> {
-        if copy.dest != CopyDest::Memory || copy.source == CopySource::ExtCode {
-            return Err(Stop::unsupported(self.opcode, "a copy from or to another buffer"));
+        if copy.dest != CopyDest::Memory {
+            return Err(Stop::unsupported(self.opcode, "a copy to another buffer"));
         }
         if copy.remaining == 0 || copy.source_offset > copy.source_len {
             return Err(bad("a pending copy is malformed"));
@@ -275,7 +298,7 @@ impl Step<'_> {
         let (first, last) = (start / 32, (end - 1) / 32);
         let count = (last - first + 1) as usize;
         let mut words = Vec::with_capacity(count);
-        if copy.source == CopySource::Code {
+        if matches!(copy.source, CopySource::Code | CopySource::ExtCode) {
             let chunks: &[CodeChunk] = &self.witness.source_code;
             if chunks.len() != count || !self.witness.source.is_empty() {
                 return Err(bad("the source witness has the wrong number of chunks"));

@@ -1,19 +1,61 @@
 //! The prover's side of micro-steps (spec §5.5): from a frame held in full at the start of a
 //! KECCAK256, copy or LOG instruction, the machine states after its opening step and after each
 //! micro-step, and the witness of each micro-step. The prover computes every pending state
-//! from the frame's own data (memory, calldata, return data, code), never from the executor.
+//! from the frame's own data (memory, calldata, return data, code) and, for EXTCODECOPY, from
+//! its own world ([`WorldView`]), never from the executor.
 
 use super::{
-    CodeChunk, Family, FrameSnapshot, KECCAK_RATE, MachineState, OPCODES, Pending, PendingKind,
-    Sponge, StepWitness, WORD_TREE_DEPTH, WordTree, WordWitness, hash_pair, memory_cost,
+    CodeChunk, CodeTree, Family, FrameSnapshot, KECCAK_RATE, MachineState, OPCODES, Pending,
+    PendingKind, Sponge, StepWitness, TrieWitness, Tries, WORD_TREE_DEPTH, WordTree, WordWitness,
+    address_key, hash_pair, memory_cost,
     micro::{COPY_WORD_GAS, KECCAK_EMPTY, KECCAK_WORD_GAS, LOG_DATA_GAS, LOG_TOPIC_GAS},
     pending::{
         CopyDest, CopySource, CopyState, SPONGE_SOURCE_MEMORY, SpongePurpose, SpongeState, log_item,
     },
+    warm_by_rule,
 };
 use crate::{Error, Result};
-use alloy_primitives::{B256, U256};
-use std::sync::Arc;
+use alloy_primitives::{Address, B256, Bytes, U256};
+use std::{collections::HashMap, sync::Arc};
+
+/// The prover's world, for the opening step of EXTCODECOPY (spec §5.2): it charges the
+/// EIP-2929 access to an account and copies from the account's code.
+#[derive(Clone, Copy, Debug)]
+pub struct WorldView<'a> {
+    /// Every node of the state trie and the warm-address set at the header's roots
+    /// (`state_root`, `warm_addresses`).
+    pub nodes: &'a TrieWitness,
+    /// The block's coinbase, warm by rule (EIP-3651).
+    pub coinbase: Address,
+    /// Account code by code hash (`H("")` need not be present).
+    pub codes: &'a HashMap<B256, Bytes>,
+}
+
+impl WorldView<'_> {
+    /// The EIP-2929 access to `address` from the warm-address set with root `warm`: the gas
+    /// (100 warm, 2,600 cold) and the set's root after it.
+    fn access(&self, warm: B256, address: Address) -> Result<(u64, B256)> {
+        let tries = Tries { nodes: self.nodes };
+        let key = address_key(address);
+        if warm_by_rule(address, self.coinbase) || tries.contains(warm, key)? {
+            return Ok((100, warm));
+        }
+        Ok((2600, tries.insert(warm, key)?))
+    }
+
+    /// The code tree of `address`'s code in the state with `state_root` (empty code for an
+    /// absent account).
+    fn code_tree(&self, state_root: B256, address: Address) -> Result<CodeTree> {
+        let account = Tries { nodes: self.nodes }.account(state_root, address)?;
+        match account.map(|a| a.code_hash).filter(|hash| *hash != KECCAK_EMPTY) {
+            None => Ok(CodeTree::empty()),
+            Some(hash) => CodeTree::new(self.codes.get(&hash).ok_or(Error::UnsupportedStep {
+                opcode: 0x3c,
+                reason: "the prover lacks the code of the account EXTCODECOPY reads",
+            })?),
+        }
+    }
+}
 
 /// What one micro-step does, for reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,17 +92,26 @@ pub struct MicroRun {
     /// The copy's source when it is not one of the frame's live trees: memory as it was at
     /// MCOPY's opening.
     memory_source: Option<Arc<WordTree>>,
+    /// The code tree EXTCODECOPY copies from.
+    ext_code: Option<Arc<CodeTree>>,
 }
 
 impl MicroRun {
     /// The state after the opening step of the micro-stepped instruction at `snapshot`'s `pc`,
-    /// with the header `state` around the frame before it.
+    /// with the header `state` around the frame before it; `world` holds what EXTCODECOPY
+    /// reads (the other instructions read no world).
     ///
     /// # Errors
     ///
-    /// [`Error::UnsupportedStep`] when the instruction is not micro-stepped or halts at its
-    /// opening (out of gas, static violation, RETURNDATACOPY out of bounds, stack underflow).
-    pub fn open(snapshot: &FrameSnapshot, state: MachineState) -> Result<Self> {
+    /// [`Error::UnsupportedStep`] when the instruction is not micro-stepped, halts at its
+    /// opening (out of gas, static violation, RETURNDATACOPY out of bounds, stack underflow),
+    /// or is EXTCODECOPY without a `world` that holds the account's code; trie errors when
+    /// `world` lacks a node of the account or the warm-address set.
+    pub fn open(
+        snapshot: &FrameSnapshot,
+        state: MachineState,
+        world: Option<WorldView<'_>>,
+    ) -> Result<Self> {
         let opcode = snapshot.code_byte(snapshot.pc as usize);
         let info = OPCODES[opcode as usize];
         if info.family != Family::Micro {
@@ -74,7 +125,7 @@ impl MicroRun {
 
         let mut frame = snapshot.clone();
         frame.stack.sync(&items[..base]);
-        let mut run = Self { state, frame, pending: None, memory_source: None };
+        let mut run = Self { state, frame, pending: None, memory_source: None, ext_code: None };
         let memory_before = run.frame.memory.len();
         let mut memory_after = memory_before;
         let mut grow = |offset: U256, len: u64| -> Result<u64> {
@@ -120,32 +171,56 @@ impl MicroRun {
                 }
             }
             _ => {
-                let (dest, source, len) = (arg(0), arg(1), length(arg(2))?);
+                // EXTCODECOPY's operands start with the address.
+                let first = usize::from(opcode == 0x3c);
+                let (dest, source, len) = (arg(first), arg(first + 1), length(arg(first + 2))?);
                 let returndata_len = snapshot.returndata.len();
                 if opcode == 0x3e
                     && source.saturating_add(U256::from(len)) > U256::from(returndata_len)
                 {
                     return Err(halt(opcode));
                 }
+                let address = Address::from_word(B256::from(arg(0)));
+                let world = match (opcode, world) {
+                    (0x3c, None) => {
+                        return Err(Error::UnsupportedStep {
+                            opcode,
+                            reason: "EXTCODECOPY reads the world, which the prover was not given",
+                        });
+                    }
+                    (0x3c, Some(world)) => {
+                        let (access, warm) = world.access(state.warm_addresses, address)?;
+                        gas += access;
+                        run.state.warm_addresses = warm;
+                        Some(world)
+                    }
+                    _ => None,
+                };
                 gas += COPY_WORD_GAS * len.div_ceil(32);
                 if len > 0 {
                     if opcode == 0x5e {
                         grow(source, len)?;
                     }
                     let dest_offset = grow(dest, len)?;
-                    let (kind, root, source_len) = match opcode {
-                        0x37 => (
+                    let (kind, root, source_len) = match (opcode, world) {
+                        (0x37, _) => (
                             CopySource::Calldata,
                             snapshot.calldata.root(),
                             snapshot.calldata.len(),
                         ),
-                        0x39 => {
+                        (0x39, _) => {
                             (CopySource::Code, snapshot.code.root(), snapshot.code.size() as u64)
                         }
-                        0x3e => {
+                        (0x3c, Some(world)) => {
+                            let tree = Arc::new(world.code_tree(state.state_root, address)?);
+                            run.ext_code = Some(tree.clone());
+                            (CopySource::ExtCode, tree.root(), tree.size() as u64)
+                        }
+                        (0x3e, _) => {
                             (CopySource::Returndata, snapshot.returndata.root(), returndata_len)
                         }
                         _ => {
+                            // MCOPY.
                             run.memory_source = Some(Arc::new(snapshot.memory.clone()));
                             (CopySource::Memory, snapshot.memory.root(), memory_after)
                         }
@@ -296,8 +371,9 @@ impl MicroRun {
         if start < end {
             for index in start / 32..=(end - 1) / 32 {
                 let word = match copy.source {
-                    CopySource::Code => {
-                        let chunk: CodeChunk = self.frame.code.chunk(index as u32)?;
+                    CopySource::Code | CopySource::ExtCode => {
+                        let chunk: CodeChunk =
+                            self.code_source(copy.source)?.chunk(index as u32)?;
                         let bytes = chunk.bytes;
                         witness.source_code.push(chunk);
                         bytes
@@ -327,6 +403,14 @@ impl MicroRun {
             })
         });
         Ok(())
+    }
+
+    fn code_source(&self, source: CopySource) -> Result<&CodeTree> {
+        match source {
+            CopySource::Code => Some(&*self.frame.code),
+            _ => self.ext_code.as_deref(),
+        }
+        .ok_or(Error::UnsupportedStep { opcode: 0, reason: "a copy source the prover lacks" })
     }
 
     fn source_tree(&self, source: CopySource) -> Result<Arc<WordTree>> {

@@ -2,7 +2,8 @@
 //! of KECCAK256, copies and LOGs run in revm under the step checker, which runs the executor
 //! on every opening step and micro-step (witnesses from the prover) and compares the state
 //! after the last micro-step with revm's; then single micro-step witnesses, mutated one element
-//! at a time, must be rejected.
+//! at a time, must be rejected. EXTCODECOPY, whose opening step reads the world, runs under a
+//! checker given the pre-state (`check_in_world`); its forged witnesses are in `world_steps`.
 
 use super::*;
 use crate::{
@@ -14,7 +15,7 @@ use proptest::prelude::*;
 use revm::{
     Context, InspectEvm, Inspector, MainBuilder, MainContext,
     context::{CfgEnv, TxEnv},
-    database::{CacheDB, EmptyDB},
+    database::{CacheDB, CacheState, EmptyDB, State},
     interpreter::{Interpreter, interpreter_types::Jumps},
     primitives::{Log, TxKind, hardfork::SpecId},
     state::{AccountInfo, Bytecode},
@@ -263,6 +264,139 @@ fn out_of_gas_at_the_opening_charge_is_a_halt() {
     }
 }
 
+// ---- EXTCODECOPY, with the world checked ----
+
+/// An account with code for EXTCODECOPY to read.
+const EXT: Address = address!("0x0000000000000000000000000000000000e0c0de");
+/// An account that does not exist.
+const ABSENT: Address = address!("0x000000000000000000000000000000000000dead");
+
+/// [`EXT`]'s code: 70 bytes, with a PUSH32 at 20 whose immediate crosses into chunk 1.
+fn ext_code() -> Vec<u8> {
+    let mut code: Vec<u8> = (0..70u8).map(|b| b.wrapping_mul(13) | 0x81).collect();
+    code[20] = 0x7f;
+    code
+}
+
+/// Runs `code` under a [`StepChecker`] given the pre-state (the contract, the sender and
+/// [`EXT`]), so world steps and EXTCODECOPY are checked, every step.
+fn check_in_world(code: &[u8], gas_limit: u64) -> StepReport {
+    let mut pre = CacheState::new();
+    let contract = |code: Vec<u8>| AccountInfo::from_bytecode(Bytecode::new_raw(code.into()));
+    pre.insert_account(CONTRACT, contract(code.to_vec()));
+    pre.insert_account(EXT, contract(ext_code()));
+    pre.insert_account(SENDER, AccountInfo { balance: U256::MAX >> 8, ..Default::default() });
+    let checker = StepChecker::new(StepSelection::All).with_pre_state(&pre).expect("the pre-state");
+    let mut state = State::builder().with_cached_prestate(pre).with_bundle_update().build();
+    let mut evm = Context::mainnet()
+        .with_cfg(CfgEnv::new_with_spec(SpecId::CANCUN))
+        .with_db(&mut state)
+        .build_mainnet_with_inspector(checker);
+    evm.inspect_tx(tx(&[], gas_limit)).expect("the transaction is valid");
+    std::mem::replace(&mut evm.inspector, StepChecker::new(StepSelection::All)).finish()
+}
+
+fn address_word(address: Address) -> U256 {
+    U256::from_be_slice(address.as_slice())
+}
+
+/// EXTCODECOPY of an account with code (cold, then warm), an absent account, the contract
+/// itself, a precompile, the coinbase (revm's default, the zero address: warm by rule) and
+/// an account without code, at the edges of the code: every opening step and micro-step
+/// matches revm.
+#[test]
+fn extcodecopy_at_the_edges_of_the_code() {
+    let mut code = fill_memory();
+    let huge = U256::MAX - u(3);
+    let accounts = [
+        EXT,
+        ABSENT,
+        CONTRACT,
+        address!("0x0000000000000000000000000000000000000004"),
+        Address::ZERO,
+        SENDER,
+    ];
+    let (mut opens, mut words) = (0, 0);
+    for account in accounts {
+        for offset in [u(0), u(5), u(60), u(69), u(70), huge] {
+            for (dest, len) in [(0u64, 0u64), (3, 1), (0, 31), (31, 33), (64, 100)] {
+                op(&mut code, 0x3c, &[address_word(account), u(dest), offset, u(len)]);
+                opens += 1;
+                if len > 0 {
+                    words += (dest + len - 1) / 32 - dest / 32 + 1;
+                }
+            }
+        }
+    }
+    code.push(0x00);
+    let report = check_in_world(&code, 30_000_000);
+    assert_clean(&report);
+    assert!(report.unsupported.is_empty(), "{:?}", report.unsupported);
+    assert_eq!(count(&report, "EXTCODECOPY"), opens);
+    assert_eq!(count(&report, "EXTCODECOPY/word"), words);
+}
+
+/// EXTCODECOPY one gas short of its cost halts (at the access, the copy charge or the memory
+/// expansion, in whichever order revm charges them), and with exactly its cost runs: both
+/// match revm.
+#[test]
+fn extcodecopy_out_of_gas_matches_revm() {
+    // (args, cost): a cold access 2,600; copying 64 bytes 6; memory 0 → 2 words 6, → 3 words 9.
+    let cases = [
+        ([address_word(EXT), u(0), u(0), u(0)], 2_600, 0),
+        ([address_word(EXT), u(0), u(0), u(64)], 2_612, 2),
+        ([address_word(EXT), u(1), u(60), u(64)], 2_615, 3),
+        ([address_word(ABSENT), u(0), u(0), u(64)], 2_612, 2),
+    ];
+    for (args, cost, words) in cases {
+        let mut code = Vec::new();
+        op(&mut code, 0x3c, &args);
+        code.push(0x00);
+        // The transaction's 21,000 and four pushes of 3 gas, then the EXTCODECOPY.
+        for (gas, halts) in [(cost - 1, true), (cost, false)] {
+            let report = check_in_world(&code, 21_000 + 12 + gas);
+            assert_clean(&report);
+            assert_eq!(count(&report, "EXTCODECOPY"), 1, "{args:?} with {gas} gas");
+            let expected = if halts { 0 } else { words };
+            assert_eq!(count(&report, "EXTCODECOPY/word"), expected, "{args:?} with {gas} gas");
+        }
+    }
+}
+
+/// Without the pre-state the checker cannot witness EXTCODECOPY's account: the step is
+/// counted unsupported, never checked or mismatched.
+#[test]
+fn extcodecopy_without_the_world_is_unsupported() {
+    let mut code = Vec::new();
+    op(&mut code, 0x3c, &[address_word(CONTRACT), u(0), u(0), u(10)]);
+    code.push(0x00);
+    let report = check(&code, &[], 100_000);
+    assert_clean(&report);
+    assert_eq!(report.unsupported.get("EXTCODECOPY"), Some(&1));
+    assert_eq!(count(&report, "EXTCODECOPY"), 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Random EXTCODECOPYs between memory writes match revm, step by step.
+    #[test]
+    fn extcodecopy_matches_revm_on_random_copies(
+        copies in proptest::collection::vec((0usize..4, 0u64..300, 0u64..100, 0u64..200), 1..12),
+    ) {
+        let accounts = [EXT, ABSENT, CONTRACT, SENDER];
+        let mut code = fill_memory();
+        for (account, dest, offset, len) in &copies {
+            op(&mut code, 0x3c, &[address_word(accounts[*account]), u(*dest), u(*offset), u(*len)]);
+            op(&mut code, 0x53, &[u(*dest), u(0xaa)]);
+        }
+        code.push(0x00);
+        let report = check_in_world(&code, 10_000_000);
+        prop_assert_eq!(report.mismatch_count, 0, "{:?}", report.mismatches);
+        prop_assert_eq!(count(&report, "EXTCODECOPY"), copies.len() as u64);
+    }
+}
+
 // ---- The executor on single micro-steps, with forged witnesses ----
 
 fn header(frame: &Frame) -> MachineState {
@@ -317,7 +451,7 @@ fn chain(snapshot: &FrameSnapshot) -> Vec<(B256, StepWitness)> {
     let pre = header(&snapshot.frame().expect("frame"));
     let witness = snapshot.witness(pre).expect("opening witness");
     let mut commitment = execute(pre.commitment(), &witness).expect("the opening step runs");
-    let mut run = MicroRun::open(snapshot, pre).expect("the prover opens");
+    let mut run = MicroRun::open(snapshot, pre, None).expect("the prover opens");
     assert_eq!(run.commitment().expect("commitment"), commitment);
     let mut steps = Vec::new();
     while let Some((witness, _)) = run.next_step().expect("the prover steps") {
@@ -352,7 +486,7 @@ fn keccak256_chain_pushes_the_digest() {
     let steps = chain(&s);
     assert_eq!(steps.len(), 3); // two blocks absorbed, then the padded tail
     let pre = header(&s.frame().expect("frame"));
-    let mut run = MicroRun::open(&s, pre).expect("open");
+    let mut run = MicroRun::open(&s, pre, None).expect("open");
     while run.next_step().expect("step").is_some() {}
     let top = *run.frame().stack.items().last().expect("the digest");
     assert_eq!(B256::from(top), alloy_primitives::keccak256(&memory[5..305]));
@@ -615,7 +749,7 @@ fn differential(code: &[u8], calldata: &[u8]) -> Result<u64, TestCaseError> {
         let state = header_of(&pre, pair[0].logs);
         let witness = pre.witness(state).expect("opening witness");
         let mut commitment = execute(state.commitment(), &witness).expect("the opening step");
-        let mut run = MicroRun::open(&pre, state).expect("the prover opens");
+        let mut run = MicroRun::open(&pre, state, None).expect("the prover opens");
         while let Some((witness, _)) = run.next_step().expect("the prover steps") {
             commitment = execute(commitment, &witness).expect("the micro-step");
         }

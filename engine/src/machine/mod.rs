@@ -34,10 +34,10 @@ pub use context::{
 pub(crate) use execute::pure;
 pub use execute::{StepWitness, WordWitness, execute};
 pub use merkle::{FixedMerkleTree, MerkleProof};
-pub use micro_prover::{MicroRun, MicroStepKind};
+pub use micro_prover::{MicroRun, MicroStepKind, WorldView};
 pub use mpt::TrieWitness;
 pub(crate) use opcode::memory_write;
-pub use opcode::{Family, OPCODES, OpInfo, memory_cost};
+pub use opcode::{Family, OPCODES, OpInfo, memory_cost, reads_world};
 pub use pending::{
     CopyDest, CopySource, CopyState, Pending, SPONGE_SOURCE_MEMORY, SpongePurpose, SpongeState,
     log_item,

@@ -16,7 +16,8 @@ pub enum Family {
     /// and CALLDATALOAD.
     Frame,
     /// Instructions over unbounded data, run as an opening step and micro-steps (spec §5.5):
-    /// KECCAK256, CALLDATACOPY, CODECOPY, RETURNDATACOPY, MCOPY, LOG0–LOG4.
+    /// KECCAK256, CALLDATACOPY, CODECOPY, EXTCODECOPY, RETURNDATACOPY, MCOPY, LOG0–LOG4.
+    /// EXTCODECOPY's opening step also reads the world (see [`reads_world`]).
     Micro,
     /// The transaction and block contexts: ORIGIN, GASPRICE, BLOCKHASH, COINBASE, TIMESTAMP,
     /// NUMBER, PREVRANDAO, GASLIMIT, CHAINID, BASEFEE, BLOBHASH, BLOBBASEFEE.
@@ -26,8 +27,8 @@ pub enum Family {
     /// The world: BALANCE, SELFBALANCE, EXTCODESIZE, EXTCODEHASH (accounts), SLOAD, SSTORE
     /// (storage), TLOAD, TSTORE (transient storage).
     World,
-    /// Everything the executor does not run yet (EXTCODECOPY, frames: calls, creates,
-    /// RETURN, REVERT, SELFDESTRUCT): counted as unsupported, never as passing.
+    /// Everything the executor does not run yet (frames: calls, creates, RETURN, REVERT,
+    /// SELFDESTRUCT): counted as unsupported, never as passing.
     Unsupported,
     /// Undefined bytes and INVALID (0xFE): an exceptional halt.
     Invalid,
@@ -87,7 +88,7 @@ pub const OPCODES: [OpInfo; 256] = {
     t[0x39] = op(3, 0, 3, Micro); // CODECOPY
     t[0x3a] = op(0, 1, 2, Context); // GASPRICE
     t[0x3b] = op(1, 1, 0, World); // EXTCODESIZE
-    t[0x3c] = op(4, 0, 0, Unsupported); // EXTCODECOPY
+    t[0x3c] = op(4, 0, 0, Micro); // EXTCODECOPY (+ the EIP-2929 account access)
     t[0x3d] = op(0, 1, 2, Frame); // RETURNDATASIZE
     t[0x3e] = op(3, 0, 3, Micro); // RETURNDATACOPY
     t[0x3f] = op(1, 1, 0, World); // EXTCODEHASH
@@ -143,6 +144,13 @@ pub const OPCODES: [OpInfo; 256] = {
     t[0xff] = op(1, 0, 5_000, Unsupported); // SELFDESTRUCT
     t
 };
+
+/// Whether a step of `opcode` reads the world (accounts, storage, warm sets, transient
+/// storage; spec §2.4): the [`Family::World`] opcodes, and EXTCODECOPY, whose opening step
+/// accesses an account and reads its code (spec §5.2).
+pub const fn reads_world(opcode: u8) -> bool {
+    matches!(OPCODES[opcode as usize].family, Family::World) || opcode == 0x3c
+}
 
 /// Immediate bytes of a PUSHn (0 for every other opcode).
 pub(crate) const fn immediate_len(opcode: u8) -> usize {

@@ -64,7 +64,8 @@ pub enum CopySource {
     Returndata = 2,
     /// The frame's code tree (CODECOPY): chunks with code-tree proofs.
     Code = 3,
-    /// Another account's code tree (EXTCODECOPY, not executed in this version).
+    /// Another account's code tree (EXTCODECOPY): chunks with code-tree proofs against the
+    /// root the opening step computed from the account's code (spec §5.2).
     ExtCode = 4,
 }
 

@@ -76,9 +76,9 @@ pub use recorder::TraceRecorder;
 use crate::{
     Error, Result,
     machine::{
-        Bytes32Tree, Chain, CodeTree, Contexts, Family, ForkId, Frame, FrameExit, FrameKind,
-        FrameSnapshot, MachineState, MicroRun, OPCODES, PendingKind, Stack, StackCommitment,
-        Status, StepWitness, WordTree, World, WorldRoots, hash_pair, log_item,
+        Bytes32Tree, Chain, CodeTree, Contexts, ForkId, Frame, FrameExit, FrameKind, FrameSnapshot,
+        MachineState, MicroRun, PendingKind, Stack, StackCommitment, Status, StepWitness, WordTree,
+        World, WorldRoots, WorldView, hash_pair, log_item, reads_world,
     },
 };
 use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
@@ -171,6 +171,7 @@ impl WorldReplay {
 }
 
 /// Where a machine state lies in the recording.
+#[allow(clippy::large_enum_variant)] // built once per query, never stored
 enum Located {
     /// The final state (or past it).
     Final,
@@ -357,7 +358,7 @@ impl Trace {
                 if let Some(contexts) = &self.contexts {
                     contexts.complete(opcode, &mut witness)?;
                 }
-                if OPCODES[opcode as usize].family == Family::World
+                if reads_world(opcode)
                     && let (Some(world), Some(contexts)) = (&self.world, &self.contexts)
                 {
                     world::world_contexts(contexts, opcode, &mut witness);
@@ -486,7 +487,18 @@ impl Trace {
             };
             return Ok(Located::Halted { state, opcode });
         }
-        let mut run = MicroRun::open(&snapshot, state)?;
+        let world = match (&self.world, &self.contexts) {
+            (Some(world), Some(contexts)) => {
+                let replay = world.replay(contexts.block.coinbase)?;
+                Some(WorldView {
+                    nodes: replay.world.store(),
+                    coinbase: contexts.block.coinbase,
+                    codes: &world.log.codes,
+                })
+            }
+            _ => None,
+        };
+        let mut run = MicroRun::open(&snapshot, state, world)?;
         for _ in 1..position.micro {
             if run.next_step()?.is_none() {
                 break;

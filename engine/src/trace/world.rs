@@ -296,9 +296,14 @@ pub(crate) fn prove_world(
     opcode: u8,
     witness: &mut StepWitness,
 ) {
-    if opcode == 0x3b
-        && let Some(address) = witness.stack.last()
-    {
+    // EXTCODESIZE reads the code; EXTCODECOPY only when it copies something (its length is
+    // the bottom operand).
+    let reads_code = match opcode {
+        0x3b => true,
+        0x3c => witness.stack.first().is_some_and(|len| !len.is_zero()),
+        _ => false,
+    };
+    if reads_code && let Some(address) = witness.stack.last() {
         let address = Address::from_word(B256::from(*address));
         if let Ok(Some(account)) = world.account(address) {
             witness.account_code = codes.get(&account.code_hash).cloned();
@@ -313,7 +318,7 @@ pub(crate) fn prove_world(
 /// by rule) for account reads, the transaction context (`start_state_root`) for SSTORE.
 pub(crate) fn world_contexts(contexts: &Contexts, opcode: u8, witness: &mut StepWitness) {
     match opcode {
-        0x31 | 0x3b | 0x3f => witness.block = Some(contexts.block),
+        0x31 | 0x3b | 0x3c | 0x3f => witness.block = Some(contexts.block),
         0x55 => witness.tx = Some(contexts.tx),
         _ => {}
     }
