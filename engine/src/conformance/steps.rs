@@ -579,9 +579,10 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         }
 
         // Settle the previous step of this frame against the state revm reached.
+        // (Only then is the frame hashed: an unchecked step in a sample costs no hash.)
         let prediction = frame.prediction.take();
-        let actual = frame.snapshot.frame().map(|f| f.hash());
-        if let Some(prediction) = prediction {
+        let actual = prediction.is_some().then(|| frame.snapshot.frame().map(|f| f.hash()));
+        if let (Some(prediction), Some(actual)) = (prediction, actual) {
             let actual = actual.map(|hash| self.header(hash).commitment());
             match prediction {
                 Prediction::Post { commitment, opcode, pc, micro } => {
