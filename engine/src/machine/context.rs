@@ -2,7 +2,7 @@
 //! parts of the state that context opcodes and halts read or write, each committed by the hash
 //! of its encoding.
 
-use super::{Bytes32Tree, FixedMerkleTree, MerkleProof, WordTree};
+use super::{Bytes32Tree, Chain, FixedMerkleTree, MerkleProof, WordTree};
 use crate::Result;
 use alloy_primitives::{Address, B256, U256, keccak256};
 
@@ -184,6 +184,45 @@ pub struct LeafWitness {
     pub leaf: B256,
     /// Its proof; the index is the leaf's.
     pub proof: MerkleProof,
+}
+
+/// The transaction's accumulators (spec §4.4): the chains consumed at transaction end (§8.2),
+/// committed in the header's `accumulators` field. 72 bytes encoded, `touched (u32 ‖ b32) ‖
+/// selfdestructs (u32 ‖ b32)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TxAccumulators {
+    /// Accounts touched while empty (EIP-161 deletion candidates), item = the address
+    /// left-padded to 32 bytes.
+    pub touched: Chain,
+    /// Accounts that ran SELFDESTRUCT in the transaction that created them (EIP-6780
+    /// deletions), item = the address left-padded to 32 bytes.
+    pub selfdestructs: Chain,
+}
+
+impl TxAccumulators {
+    /// The encoded size in bytes.
+    pub const ENCODED_LEN: usize = 72;
+
+    /// The encoding: `touched.count u32 ‖ touched.acc ‖ selfdestructs.count u32 ‖
+    /// selfdestructs.acc`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::ENCODED_LEN);
+        for chain in [self.touched, self.selfdestructs] {
+            out.extend_from_slice(&chain.count.to_be_bytes());
+            out.extend_from_slice(chain.acc.as_slice());
+        }
+        out
+    }
+
+    /// `H(encode(self))`, the header's `accumulators`.
+    pub fn hash(&self) -> B256 {
+        keccak256(self.encode())
+    }
+}
+
+/// Appends `address` (left-padded to 32 bytes) to `chain` (spec §2.5).
+pub(crate) fn append_address(chain: Chain, address: Address) -> Chain {
+    Chain { count: chain.count + 1, acc: super::hash_pair(&chain.acc, &address.into_word()) }
 }
 
 /// A frame that has finished and waits for its exit step (spec §4.5, §6.2): the pending

@@ -14,10 +14,11 @@
 //! a pass.
 
 use super::{
-    BLOB_HASHES_DEPTH, BLOCK_HASHES_DEPTH, BlockContext, CODE_TREE_DEPTH, CodeChunk, Family, Frame,
-    FrameExit, LeafWitness, MachineState, MerkleProof, OPCODES, Pending, PendingKind, TrieWitness,
-    Tries, TxContext, WORD_TREE_DEPTH, address_key, code::leaf, is_empty, is_jumpdest_in_chunk,
-    memory_cost, opcode::immediate_len, pair_key, warm_by_rule,
+    BLOB_HASHES_DEPTH, BLOCK_HASHES_DEPTH, BlockContext, CODE_TREE_DEPTH, Checkpoint, CodeChunk,
+    Family, Frame, FrameExit, LeafWitness, MachineState, MerkleProof, OPCODES, Pending,
+    PendingKind, TrieWitness, Tries, TxAccumulators, TxContext, WORD_TREE_DEPTH, address_key,
+    code::leaf, is_empty, is_jumpdest_in_chunk, memory_cost, opcode::immediate_len, pair_key,
+    warm_by_rule,
 };
 use crate::{Error, Result};
 use alloy_primitives::{Address, B256, Bytes, I256, U256, keccak256};
@@ -73,6 +74,18 @@ pub struct StepWitness {
     pub source: Vec<WordWitness>,
     /// A copy micro-step's source chunks from a code-tree source, in index order.
     pub source_code: Vec<CodeChunk>,
+    /// A buffer copy's destination word (a call's input, a frame's output) with its proof
+    /// against the buffer's root (spec §6).
+    pub buffer: Option<WordWitness>,
+    /// The exit step's caller frame, popped from the caller chain (spec §6.2).
+    pub caller_frame: Option<Frame>,
+    /// The caller chain's accumulator below `caller_frame` (exit step).
+    pub callers_rest: B256,
+    /// The exiting frame's checkpoint, restored when it failed (spec §4.3, §6.2).
+    pub checkpoint: Option<Checkpoint>,
+    /// The transaction's accumulators, for the steps that touch accounts or selfdestruct;
+    /// must hash to `state.accumulators` (spec §4.4).
+    pub accumulators: Option<TxAccumulators>,
 }
 
 impl StepWitness {
@@ -95,6 +108,11 @@ impl StepWitness {
             pending: None,
             source: Vec::new(),
             source_code: Vec::new(),
+            buffer: None,
+            caller_frame: None,
+            callers_rest: B256::ZERO,
+            checkpoint: None,
+            accumulators: None,
         }
     }
 }
@@ -269,6 +287,7 @@ impl<'a> Step<'a> {
         self.charge(info.static_gas)?;
 
         let mut next_pc = pc + 1;
+        let mut exit = None;
         let pushed: Vec<U256> = match info.family {
             Family::Pure => vec![self.pure()?],
             Family::Stack => self.stack_op(&mut next_pc)?,
@@ -278,16 +297,22 @@ impl<'a> Step<'a> {
             Family::Context => vec![self.context()?],
             Family::World => self.world()?,
             Family::Exit => return Ok(Some(FrameExit::empty(true))),
+            Family::Boundary => {
+                // A pending call or output, or the frame's end: `pc` stays (spec §6).
+                next_pc = pc;
+                exit = self.boundary()?;
+                vec![]
+            }
             Family::Micro => self.open_micro(&mut next_pc)?,
             Family::Unsupported | Family::Invalid => return Err(Stop::Halt),
         };
         self.frame.stack = pushed.into_iter().fold(base, |stack, item| stack.push(item));
         self.frame.pc = u32::try_from(next_pc).map_err(|_| Stop::Halt)?;
-        Ok(None)
+        Ok(exit)
     }
 
     /// The block context of the witness, checked against the header.
-    fn block(&self) -> StepResult<BlockContext> {
+    pub(super) fn block(&self) -> StepResult<BlockContext> {
         let block = self.witness.block.ok_or(bad("the block context is missing"))?;
         if block.hash() != self.witness.state.block_hash {
             return Err(bad("the block context does not hash to the header's block hash"));

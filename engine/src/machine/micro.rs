@@ -167,6 +167,9 @@ impl Step<'_> {
             Pending::Keccak(_) => 0x20,
             Pending::Log { topics, .. } => 0xa0 + topics.len() as u8,
             Pending::Copy(_) => 0,
+            Pending::Call(call) => return self.call_step(call),
+            Pending::Output { success, copy } => return self.output_step(*success, *copy),
+            Pending::Exit(exit) => return self.exit(exit),
         };
         match pending {
             Pending::Keccak(sponge) => {
@@ -197,6 +200,7 @@ impl Step<'_> {
                 Some(next) => self.reopen(Pending::Copy(next)),
                 None => self.finish()?,
             },
+            Pending::Call(_) | Pending::Output { .. } | Pending::Exit(_) => {} // returned above
         }
         Ok(())
     }

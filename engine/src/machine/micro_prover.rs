@@ -251,6 +251,13 @@ impl MicroRun {
         Ok(run)
     }
 
+    /// The run of a copy that a boundary step opened (the output's copy into the caller's
+    /// return window, spec §6.2): `state` is the header with the copy pending, `frame` the
+    /// frame it writes.
+    pub(crate) fn resume(state: MachineState, frame: FrameSnapshot, pending: Pending) -> Self {
+        Self { state, frame, pending: Some(pending), memory_source: None, ext_code: None }
+    }
+
     /// The header of the current state, with its frame hash.
     ///
     /// # Errors
@@ -317,6 +324,12 @@ impl MicroRun {
             Pending::Copy(copy) => {
                 self.copy_word(copy, &mut witness)?;
                 MicroStepKind::Word
+            }
+            Pending::Call(_) | Pending::Output { .. } | Pending::Exit(_) => {
+                return Err(Error::UnsupportedStep {
+                    opcode: 0,
+                    reason: "frame boundaries are proven by the frame prover",
+                });
             }
         };
         match &self.pending {

@@ -505,12 +505,18 @@ fn mutations(w: &StepWitness) -> Vec<StepWitness> {
     match m.pending.as_mut().expect("pending") {
         Pending::Keccak(s) | Pending::Log { data: s, .. } => s.sponge.lanes[7] ^= 1 << 40,
         Pending::Copy(c) => c.source_offset ^= 1,
+        Pending::Call(c) => c.input.copied ^= 1,
+        Pending::Output { copy, .. } => copy.copied ^= 1,
+        Pending::Exit(e) => e.output.len ^= 1,
     }
     out.push(m);
     let mut m = w.clone();
     match m.pending.as_mut().expect("pending") {
         Pending::Keccak(s) | Pending::Log { data: s, .. } => s.remaining += 1,
         Pending::Copy(c) => c.remaining += 1,
+        Pending::Call(c) => c.input.len += 1,
+        Pending::Output { copy, .. } => copy.len += 1,
+        Pending::Exit(e) => e.success ^= true,
     }
     out.push(m);
     if let Some(Pending::Log { topics, data }) = &w.pending {

@@ -4,6 +4,8 @@
 mod code;
 mod context;
 mod execute;
+mod frame_prover;
+mod frames;
 mod merkle;
 mod micro;
 mod micro_prover;
@@ -20,6 +22,8 @@ mod world;
 #[cfg(test)]
 mod differential;
 #[cfg(test)]
+mod frame_tests;
+#[cfg(test)]
 mod micro_tests;
 #[cfg(test)]
 mod world_steps;
@@ -29,18 +33,19 @@ pub use code::{
 };
 pub use context::{
     BLOB_HASHES_DEPTH, BLOCK_HASHES_DEPTH, BlockContext, Contexts, FrameExit, LeafWitness,
-    TxContext,
+    TxAccumulators, TxContext,
 };
 pub(crate) use execute::pure;
 pub use execute::{StepWitness, WordWitness, execute};
+pub use frame_prover::{BoundaryRun, HeldFrame};
 pub use merkle::{FixedMerkleTree, MerkleProof};
 pub use micro_prover::{MicroRun, MicroStepKind, WorldView};
 pub use mpt::TrieWitness;
 pub(crate) use opcode::memory_write;
 pub use opcode::{Family, OPCODES, OpInfo, memory_cost, reads_world};
 pub use pending::{
-    CopyDest, CopySource, CopyState, Pending, SPONGE_SOURCE_MEMORY, SpongePurpose, SpongeState,
-    log_item,
+    BufferCopy, CallPending, CopyDest, CopySource, CopyState, Pending, SPONGE_SOURCE_MEMORY,
+    SpongePurpose, SpongeState, log_item,
 };
 pub use snapshot::{FrameSnapshot, Stack};
 pub use sponge::{KECCAK_RATE, Sponge};

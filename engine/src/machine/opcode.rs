@@ -27,8 +27,12 @@ pub enum Family {
     /// The world: BALANCE, SELFBALANCE, EXTCODESIZE, EXTCODEHASH (accounts), SLOAD, SSTORE
     /// (storage), TLOAD, TSTORE (transient storage).
     World,
-    /// Everything the executor does not run yet (frames: calls, creates, RETURN, REVERT,
-    /// SELFDESTRUCT): counted as unsupported, never as passing.
+    /// Frame boundaries (spec §6): CALL, CALLCODE, DELEGATECALL, STATICCALL (an opening step,
+    /// input-copy micro-steps, the entry step), RETURN and REVERT (output-copy micro-steps),
+    /// SELFDESTRUCT; each ends with the exit step.
+    Boundary,
+    /// Everything the executor does not run yet (CREATE, CREATE2): counted as unsupported,
+    /// never as passing.
     Unsupported,
     /// Undefined bytes and INVALID (0xFE): an exceptional halt.
     Invalid,
@@ -134,14 +138,14 @@ pub const OPCODES: [OpInfo; 256] = {
         n += 1;
     }
     t[0xf0] = op(3, 1, 32_000, Unsupported); // CREATE
-    t[0xf1] = op(7, 1, 0, Unsupported); // CALL
-    t[0xf2] = op(7, 1, 0, Unsupported); // CALLCODE
-    t[0xf3] = op(2, 0, 0, Unsupported); // RETURN
-    t[0xf4] = op(6, 1, 0, Unsupported); // DELEGATECALL
+    t[0xf1] = op(7, 1, 100, Boundary); // CALL (warm access; the rest is dynamic)
+    t[0xf2] = op(7, 1, 100, Boundary); // CALLCODE
+    t[0xf3] = op(2, 0, 0, Boundary); // RETURN
+    t[0xf4] = op(6, 1, 100, Boundary); // DELEGATECALL
     t[0xf5] = op(4, 1, 32_000, Unsupported); // CREATE2
-    t[0xfa] = op(6, 1, 0, Unsupported); // STATICCALL
-    t[0xfd] = op(2, 0, 0, Unsupported); // REVERT
-    t[0xff] = op(1, 0, 5_000, Unsupported); // SELFDESTRUCT
+    t[0xfa] = op(6, 1, 100, Boundary); // STATICCALL
+    t[0xfd] = op(2, 0, 0, Boundary); // REVERT
+    t[0xff] = op(1, 0, 5_000, Boundary); // SELFDESTRUCT
     t
 };
 

@@ -2,8 +2,8 @@
 //! from one micro-step to the next, committed in the header as `pending_kind ‖ pending_hash`
 //! with `pending_hash = H(encode(Pending))`.
 
-use super::{PendingKind, Sponge};
-use alloy_primitives::{B256, keccak256};
+use super::{FrameExit, FrameKind, PendingKind, Sponge, WordTree};
+use alloy_primitives::{Address, B256, U256, keccak256};
 
 /// Where a keccak sponge reads its input (spec §4.5).
 pub const SPONGE_SOURCE_MEMORY: u8 = 0;
@@ -123,6 +123,98 @@ impl CopyState {
     }
 }
 
+/// A copy of a memory range into a fresh word tree, word by word from its start (spec §4.5,
+/// §6): a call's input (the callee's calldata) or a frame's output (its return data). 44 bytes
+/// encoded, `offset u32 ‖ len u32 ‖ copied u32 ‖ root b32`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BufferCopy {
+    /// The memory offset of the range's first byte.
+    pub offset: u32,
+    /// The range's length in bytes.
+    pub len: u32,
+    /// Bytes copied so far, a multiple of 32 below `len` or `len` itself.
+    pub copied: u32,
+    /// The buffer's word-tree root (spec §2.1) after the words copied so far.
+    pub root: B256,
+}
+
+impl BufferCopy {
+    /// The encoded size in bytes.
+    pub const ENCODED_LEN: usize = 44;
+
+    /// A copy of `len` bytes from memory `offset` that has not started.
+    pub fn new(offset: u32, len: u32) -> Self {
+        Self { offset, len, copied: 0, root: WordTree::empty().root() }
+    }
+
+    /// Whether every byte has been copied.
+    pub const fn is_done(&self) -> bool {
+        self.copied >= self.len
+    }
+
+    /// The encoding (spec §4.5).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::ENCODED_LEN);
+        out.extend_from_slice(&self.offset.to_be_bytes());
+        out.extend_from_slice(&self.len.to_be_bytes());
+        out.extend_from_slice(&self.copied.to_be_bytes());
+        out.extend_from_slice(self.root.as_slice());
+        out
+    }
+}
+
+/// A call between its opening step and its entry step (`pending_kind = 18`, spec §6.1): the
+/// callee frame's parameters and the copy of its input. 155 bytes encoded, `kind u8 ‖
+/// is_static u8 ‖ target address ‖ caller address ‖ code_address address ‖ value u256 ‖
+/// transfer u8 ‖ gas u64 ‖ window_offset u32 ‖ window_size u32 ‖ input (BufferCopy)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CallPending {
+    /// CALL, CALLCODE, DELEGATECALL or STATICCALL.
+    pub kind: FrameKind,
+    /// The callee's static flag (EIP-214): the caller's, or set by STATICCALL.
+    pub is_static: bool,
+    /// The callee's `ADDRESS`: `to` for CALL and STATICCALL, the caller's address for
+    /// CALLCODE and DELEGATECALL.
+    pub target: Address,
+    /// The callee's `CALLER`: the caller's address, or the caller's caller for DELEGATECALL.
+    pub caller: Address,
+    /// The account whose code runs (`to`).
+    pub code_address: Address,
+    /// The callee's `CALLVALUE` in wei (DELEGATECALL: the caller's, nothing moves).
+    pub value: U256,
+    /// Whether `value` moves from the caller's address to `target` at entry (CALL, CALLCODE,
+    /// STATICCALL with value 0, which still touches the target; not DELEGATECALL).
+    pub transfer: bool,
+    /// The callee's gas, the stipend included.
+    pub gas: u64,
+    /// Where the caller wants the output: (memory offset, size in bytes).
+    pub return_window: (u32, u32),
+    /// The callee's calldata, copied from the caller's memory.
+    pub input: BufferCopy,
+}
+
+impl CallPending {
+    /// The encoded size in bytes.
+    pub const ENCODED_LEN: usize = 155;
+
+    /// The encoding (spec §4.5).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::ENCODED_LEN);
+        out.push(self.kind as u8);
+        out.push(u8::from(self.is_static));
+        for address in [self.target, self.caller, self.code_address] {
+            out.extend_from_slice(address.as_slice());
+        }
+        out.extend_from_slice(&self.value.to_be_bytes::<32>());
+        out.push(u8::from(self.transfer));
+        out.extend_from_slice(&self.gas.to_be_bytes());
+        out.extend_from_slice(&self.return_window.0.to_be_bytes());
+        out.extend_from_slice(&self.return_window.1.to_be_bytes());
+        out.extend_from_slice(&self.input.encode());
+        out
+    }
+}
+
 /// A micro-operation in progress (spec §4.5).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Pending {
@@ -139,6 +231,18 @@ pub enum Pending {
         /// The sponge over the log data.
         data: SpongeState,
     },
+    /// A call waiting for its entry step, its input being copied (`pending_kind = 18`).
+    Call(CallPending),
+    /// RETURN (`success`) or REVERT copying its output (`pending_kind = 19`): 45 bytes
+    /// encoded, `success u8 ‖ BufferCopy`.
+    Output {
+        /// 1 for RETURN, 0 for REVERT.
+        success: bool,
+        /// The output's copy into the return buffer.
+        copy: BufferCopy,
+    },
+    /// A frame that ended, waiting for its exit step (`pending_kind = 17`).
+    Exit(FrameExit),
 }
 
 impl Pending {
@@ -151,6 +255,9 @@ impl Pending {
             Self::Keccak(_) => PendingKind::Keccak,
             Self::Copy(_) => PendingKind::Copy,
             Self::Log { .. } => PendingKind::Log,
+            Self::Call(_) => PendingKind::Call,
+            Self::Output { .. } => PendingKind::Output,
+            Self::Exit(_) => PendingKind::FrameExit,
         }
     }
 
@@ -170,6 +277,14 @@ impl Pending {
                 out.extend_from_slice(&data.encode());
                 out
             }
+            Self::Call(call) => call.encode(),
+            Self::Output { success, copy } => {
+                let mut out = Vec::with_capacity(1 + BufferCopy::ENCODED_LEN);
+                out.push(u8::from(*success));
+                out.extend_from_slice(&copy.encode());
+                out
+            }
+            Self::Exit(exit) => exit.encode(),
         }
     }
 
@@ -219,5 +334,22 @@ mod tests {
         let log = Pending::Log { topics: vec![B256::repeat_byte(7)], data };
         assert_eq!(log.encode().len(), 339);
         assert_eq!(log.kind(), PendingKind::Log);
+        let input = BufferCopy::new(7, 8);
+        let call = CallPending {
+            kind: FrameKind::Call,
+            is_static: false,
+            target: Address::repeat_byte(1),
+            caller: Address::repeat_byte(2),
+            code_address: Address::repeat_byte(3),
+            value: U256::from(9),
+            transfer: true,
+            gas: 10,
+            return_window: (11, 12),
+            input,
+        };
+        assert_eq!(Pending::Call(call).encode().len(), CallPending::ENCODED_LEN);
+        let output = Pending::Output { success: true, copy: input };
+        assert_eq!(output.encode().len(), 45);
+        assert_eq!(Pending::Exit(FrameExit::empty(true)).encode().len(), FrameExit::ENCODED_LEN);
     }
 }

@@ -56,6 +56,11 @@ pub enum PendingKind {
     TxBegin = 16,
     /// A frame ended and waits for its exit step (spec §4.5, §6.2).
     FrameExit = 17,
+    /// A call between its opening step and its entry step: the callee's input is being
+    /// copied into its calldata buffer (spec §6.1).
+    Call = 18,
+    /// RETURN or REVERT copying its output into the return buffer (spec §6.2).
+    Output = 19,
 }
 
 /// The kind of a frame (spec §4.2).

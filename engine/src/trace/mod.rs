@@ -76,9 +76,10 @@ pub use recorder::TraceRecorder;
 use crate::{
     Error, Result,
     machine::{
-        Bytes32Tree, Chain, CodeTree, Contexts, ForkId, Frame, FrameExit, FrameKind, FrameSnapshot,
-        MachineState, MicroRun, PendingKind, Stack, StackCommitment, Status, StepWitness, WordTree,
-        World, WorldRoots, WorldView, hash_pair, log_item, reads_world,
+        Bytes32Tree, Chain, CodeTree, Contexts, Family, ForkId, Frame, FrameExit, FrameKind,
+        FrameSnapshot, MachineState, MicroRun, OPCODES, PendingKind, Stack, StackCommitment,
+        Status, StepWitness, WordTree, World, WorldRoots, WorldView, hash_pair, log_item,
+        reads_world,
     },
 };
 use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
@@ -101,12 +102,12 @@ pub fn header(status: Status, frame_hash: B256, callers: (u16, B256)) -> Machine
         warm_addresses: B256::ZERO,
         warm_slots: B256::ZERO,
         transient: B256::ZERO,
-        created: B256::ZERO,
+        created: alloy_trie::EMPTY_ROOT_HASH,
         refund: 0,
         logs: Chain::default(),
         frame_hash,
         callers,
-        accumulators: B256::ZERO,
+        accumulators: crate::machine::TxAccumulators::default().hash(),
     }
 }
 
@@ -354,6 +355,13 @@ impl Trace {
         match self.locate(i)? {
             Located::Final => Ok(StepWitness::new(self.final_header(), empty_frame())),
             Located::Instruction { state, snapshot, opcode } => {
+                if matches!(OPCODES[opcode as usize].family, Family::Boundary | Family::Unsupported)
+                {
+                    return Err(Error::UnsupportedStep {
+                        opcode,
+                        reason: "frame entry and exit are not traced yet (Engine II)",
+                    });
+                }
                 let mut witness = snapshot.witness(state)?;
                 if let Some(contexts) = &self.contexts {
                     contexts.complete(opcode, &mut witness)?;
@@ -852,7 +860,14 @@ mod tests {
                         if i == len {
                             continue;
                         }
-                        let witness = scattered.witness(i).expect("witness");
+                        let witness = match scattered.witness(i) {
+                            Err(Error::UnsupportedStep { opcode, .. })
+                                if OPCODES[opcode as usize].family == Family::Boundary =>
+                            {
+                                continue; // frame boundaries are not traced yet
+                            }
+                            witness => witness.expect("witness"),
+                        };
                         let family = OPCODES[opcode(&witness) as usize].family;
                         if matches!(
                             family,

@@ -1,0 +1,575 @@
+//! The prover's side of frame boundaries (spec §6): from the machine held in full (the frame
+//! and its callers as snapshots, the world store, the contexts and accumulators), the witness
+//! of each boundary step and the state after it. The prover computes every post-state from
+//! its own data; the executor only checks.
+
+use super::{
+    BlockContext, Bytes32Tree, Checkpoint, CodeTree, CopyDest, CopySource, CopyState, FrameExit,
+    FrameKind, FrameSnapshot, MachineState, MicroRun, OPCODES, Pending, PendingKind, Stack,
+    StepWitness, TxAccumulators, WORD_TREE_DEPTH, WordTree, WordWitness, World, address_key,
+    context::append_address,
+    execute,
+    frames::{
+        CALL_DEPTH_LIMIT, CALL_STIPEND, CALL_VALUE_GAS, COLD_ACCOUNT_SURCHARGE, NEW_ACCOUNT_GAS,
+        SELFDESTRUCT_COLD_GAS,
+    },
+    hash_pair, is_empty, memory_cost,
+    pending::{BufferCopy, CallPending},
+    warm_by_rule,
+};
+use crate::{Error, Result};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, TrieAccount};
+use std::{collections::HashMap, sync::Arc};
+
+/// One frame of the machine as the prover holds it: its snapshot and the checkpoint it was
+/// entered with (the preimage of the frame's `checkpoint` hash).
+#[derive(Clone, Debug)]
+pub struct HeldFrame {
+    /// The frame.
+    pub snapshot: FrameSnapshot,
+    /// What a failure of this frame restores.
+    pub checkpoint: Checkpoint,
+    /// The preimage of `checkpoint.accumulators`.
+    pub accumulators: TxAccumulators,
+}
+
+/// The machine held in full around frame boundaries.
+#[derive(Clone, Debug)]
+pub struct BoundaryRun<'c> {
+    /// The header (`frame_hash` is recomputed from `frame`; the world roots are `world`'s).
+    pub state: MachineState,
+    /// The current frame.
+    pub frame: HeldFrame,
+    /// The caller frames, outermost first, each with the caller chain's accumulator below it.
+    pub callers: Vec<(HeldFrame, B256)>,
+    /// The world, at the header's roots.
+    pub world: World,
+    /// Account code by code hash.
+    pub codes: &'c HashMap<B256, Bytes>,
+    /// The block context (its coinbase is warm by rule).
+    pub block: BlockContext,
+    /// The transaction's accumulators (the header's `accumulators` is their hash).
+    pub accumulators: TxAccumulators,
+    /// The operation in progress.
+    pub pending: Option<Pending>,
+    /// The buffer being filled by a call's input or a frame's output copy.
+    buffer: WordTree,
+}
+
+fn unsupported(opcode: u8, reason: &'static str) -> Error {
+    Error::UnsupportedStep { opcode, reason }
+}
+
+fn or_empty(account: Option<TrieAccount>) -> TrieAccount {
+    account.unwrap_or(TrieAccount {
+        nonce: 0,
+        balance: U256::ZERO,
+        storage_root: EMPTY_ROOT_HASH,
+        code_hash: KECCAK_EMPTY,
+    })
+}
+
+impl<'c> BoundaryRun<'c> {
+    /// The machine at `frame` with `callers` below it; the header's world roots, `created`
+    /// and accumulators are taken from `state` and must agree with `world` and
+    /// `accumulators`.
+    pub fn new(
+        state: MachineState,
+        frame: HeldFrame,
+        callers: Vec<(HeldFrame, B256)>,
+        world: World,
+        codes: &'c HashMap<B256, Bytes>,
+        block: BlockContext,
+        accumulators: TxAccumulators,
+    ) -> Self {
+        Self {
+            state,
+            frame,
+            callers,
+            world,
+            codes,
+            block,
+            accumulators,
+            pending: None,
+            buffer: WordTree::empty(),
+        }
+    }
+
+    /// The header of the current state.
+    ///
+    /// # Errors
+    ///
+    /// As [`FrameSnapshot::frame`].
+    pub fn header(&self) -> Result<MachineState> {
+        let roots = self.world.roots;
+        let (kind, hash) = match &self.pending {
+            Some(pending) => (pending.kind(), pending.hash()),
+            None => (PendingKind::None, B256::ZERO),
+        };
+        Ok(MachineState {
+            pending_kind: kind,
+            pending_hash: hash,
+            state_root: roots.state_root,
+            warm_addresses: roots.warm_addresses,
+            warm_slots: roots.warm_slots,
+            transient: roots.transient,
+            frame_hash: self.frame.snapshot.frame()?.hash(),
+            callers: (self.callers.len() as u16, self.chain()),
+            accumulators: self.accumulators.hash(),
+            ..self.state
+        })
+    }
+
+    /// The caller chain's accumulator.
+    fn chain(&self) -> B256 {
+        self.callers.last().map_or(B256::ZERO, |(frame, below)| {
+            hash_pair(below, &frame.snapshot.frame().map(|f| f.hash()).unwrap_or_default())
+        })
+    }
+
+    /// The commitment to the current state.
+    ///
+    /// # Errors
+    ///
+    /// As [`FrameSnapshot::frame`].
+    pub fn commitment(&self) -> Result<B256> {
+        Ok(self.header()?.commitment())
+    }
+
+    /// The checkpoint a frame entered now would restore.
+    fn checkpoint_now(&self) -> Checkpoint {
+        let roots = self.world.roots;
+        Checkpoint {
+            state_root: roots.state_root,
+            warm_addresses: roots.warm_addresses,
+            warm_slots: roots.warm_slots,
+            transient: roots.transient,
+            created: self.state.created,
+            refund: self.state.refund,
+            logs: self.state.logs,
+            accumulators: self.accumulators.hash(),
+        }
+    }
+
+    /// The witness skeleton of the next step: header, frame, pending, contexts, accumulators.
+    fn skeleton(&self) -> Result<StepWitness> {
+        let mut witness = StepWitness::new(self.header()?, self.frame.snapshot.frame()?);
+        witness.pending.clone_from(&self.pending);
+        witness.block = Some(self.block);
+        witness.accumulators = Some(self.accumulators);
+        Ok(witness)
+    }
+
+    /// Cuts the witness's trie nodes to what the executor reads: one run over a recording view
+    /// of the store.
+    fn cut_tries(&self, witness: &mut StepWitness) -> Result<()> {
+        witness.tries = self.world.store().recording();
+        let pre = witness.state.commitment();
+        execute(pre, witness)?;
+        witness.tries = witness.tries.recorded();
+        Ok(())
+    }
+
+    /// The witness of the next boundary step and the machine advanced past it; `None` when the
+    /// next step is not a boundary step (an in-frame opcode, or a pending in-frame copy: see
+    /// [`BoundaryRun::into_micro`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsupportedStep`] for creates, precompiles, the top frame's exit and halting
+    /// openings (the executor's halting step covers those); trie errors when the world lacks
+    /// a node; [`Error::TreeOverflow`] past the trees' bounds.
+    pub fn next_step(&mut self) -> Result<Option<StepWitness>> {
+        let mut witness = self.skeleton()?;
+        match self.pending.clone() {
+            None => {
+                let snapshot = &self.frame.snapshot;
+                let opcode = snapshot.code_byte(snapshot.pc as usize);
+                if OPCODES[opcode as usize].family != super::Family::Boundary {
+                    return Ok(None);
+                }
+                let base = snapshot.witness(witness.state)?;
+                witness = StepWitness {
+                    block: witness.block,
+                    accumulators: witness.accumulators,
+                    ..base
+                };
+                self.cut_tries(&mut witness)?;
+                self.open(opcode)?;
+            }
+            Some(Pending::Call(call)) if !call.input.is_done() => {
+                self.buffer_word(call.input, &mut witness)?;
+                let input = self.advance_buffer(call.input)?;
+                self.pending = Some(Pending::Call(CallPending { input, ..call }));
+            }
+            Some(Pending::Call(call)) => {
+                if let Some(account) = self.world.account(call.code_address)? {
+                    witness.account_code = self.codes.get(&account.code_hash).cloned();
+                }
+                self.cut_tries(&mut witness)?;
+                self.enter(&call)?;
+            }
+            Some(Pending::Output { success, copy }) => {
+                self.buffer_word(copy, &mut witness)?;
+                let copy = self.advance_buffer(copy)?;
+                self.pending = Some(if copy.is_done() {
+                    let output = Bytes32Tree { len: copy.len, root: copy.root };
+                    Pending::Exit(FrameExit { success, output })
+                } else {
+                    Pending::Output { success, copy }
+                });
+            }
+            Some(Pending::Exit(exit)) => {
+                let Some((caller, below)) = self.callers.last() else {
+                    return Err(unsupported(
+                        0,
+                        "the top frame's exit: transaction end (spec §8.2)",
+                    ));
+                };
+                witness.caller_frame = Some(caller.snapshot.frame()?);
+                witness.callers_rest = *below;
+                witness.checkpoint = Some(self.frame.checkpoint);
+                self.exit(&exit)?;
+            }
+            Some(_) => return Ok(None),
+        }
+        Ok(Some(witness))
+    }
+
+    /// A pending in-frame copy (the output's copy into the caller's return window) as a
+    /// [`MicroRun`]; `None` when none is pending.
+    ///
+    /// # Errors
+    ///
+    /// As [`BoundaryRun::header`].
+    pub fn into_micro(&self) -> Result<Option<MicroRun>> {
+        match &self.pending {
+            Some(pending @ Pending::Copy(_)) => Ok(Some(MicroRun::resume(
+                self.header()?,
+                self.frame.snapshot.clone(),
+                pending.clone(),
+            ))),
+            _ => Ok(None),
+        }
+    }
+
+    /// The buffer word the next copy micro-step writes, and the memory words it reads.
+    fn buffer_word(&self, copy: BufferCopy, witness: &mut StepWitness) -> Result<()> {
+        let n = u64::from((copy.len - copy.copied).min(32));
+        let from = u64::from(copy.offset) + u64::from(copy.copied);
+        let memory = &self.frame.snapshot.memory;
+        for index in from / 32..=(from + n - 1) / 32 {
+            witness
+                .memory
+                .push(WordWitness { word: memory.word(index), proof: memory.proof(index)? });
+        }
+        let index = u64::from(copy.copied / 32);
+        witness.buffer =
+            Some(WordWitness { word: self.buffer.word(index), proof: self.buffer.proof(index)? });
+        Ok(())
+    }
+
+    /// Copies the next word into the buffer.
+    fn advance_buffer(&mut self, copy: BufferCopy) -> Result<BufferCopy> {
+        let n = (copy.len - copy.copied).min(32);
+        let from = u64::from(copy.offset) + u64::from(copy.copied);
+        let mut word = [0u8; 32];
+        let memory = &self.frame.snapshot.memory;
+        for k in 0..u64::from(n) {
+            let at = from + k;
+            word[k as usize] = memory.word(at / 32)[(at % 32) as usize];
+        }
+        self.buffer.write(u64::from(copy.copied), &word[..n as usize])?;
+        Ok(BufferCopy { copied: copy.copied + n, root: self.buffer.root(), ..copy })
+    }
+
+    /// Charges `gas` to the current frame; `Err` (unsupported: the halting step covers it)
+    /// when it runs out.
+    fn charge(&mut self, opcode: u8, gas: u64) -> Result<()> {
+        let frame = &mut self.frame.snapshot;
+        frame.gas =
+            frame.gas.checked_sub(gas).ok_or_else(|| unsupported(opcode, "exceptional halt"))?;
+        Ok(())
+    }
+
+    /// Expands memory over `[offset, offset + len)` (`len > 0`), charging it.
+    fn expand(&mut self, opcode: u8, offset: U256, len: u64) -> Result<u64> {
+        let offset = u64::try_from(offset)
+            .ok()
+            .filter(|o| *o <= u64::from(u32::MAX))
+            .ok_or_else(|| unsupported(opcode, "exceptional halt"))?;
+        let words = (offset + len).div_ceil(32);
+        if words > 1 << WORD_TREE_DEPTH {
+            return Err(unsupported(opcode, "exceptional halt"));
+        }
+        let current = self.frame.snapshot.memory.len() / 32;
+        if words > current {
+            self.charge(opcode, memory_cost(words) - memory_cost(current))?;
+            self.frame.snapshot.memory.expand(words * 32);
+        }
+        Ok(offset)
+    }
+
+    /// Warms `address`; whether it was cold.
+    fn warm(&mut self, address: Address) -> Result<bool> {
+        if warm_by_rule(address, self.block.coinbase)
+            || self.world.tries().contains(self.world.roots.warm_addresses, address_key(address))?
+        {
+            return Ok(false);
+        }
+        self.world.warm_address(address)?;
+        Ok(true)
+    }
+
+    /// The opening step of a boundary opcode (the executor's `Step::boundary`).
+    fn open(&mut self, opcode: u8) -> Result<()> {
+        let info = OPCODES[opcode as usize];
+        let items = self.frame.snapshot.stack.items().to_vec();
+        let inputs = usize::from(info.inputs);
+        let base = items
+            .len()
+            .checked_sub(inputs)
+            .ok_or_else(|| unsupported(opcode, "exceptional halt"))?;
+        let arg = |k: usize| items[items.len() - 1 - k];
+        let length = |v: U256| {
+            u32::try_from(v).map(u64::from).map_err(|_| unsupported(opcode, "exceptional halt"))
+        };
+        let kind = match opcode {
+            0xf1 => FrameKind::Call,
+            0xf2 => FrameKind::CallCode,
+            0xf4 => FrameKind::DelegateCall,
+            0xfa => FrameKind::StaticCall,
+            _ => FrameKind::Transaction,
+        };
+        let is_static = self.frame.snapshot.is_static;
+        if is_static && (opcode == 0xff || (kind == FrameKind::Call && !arg(2).is_zero())) {
+            return Err(unsupported(opcode, "exceptional halt"));
+        }
+        self.charge(opcode, info.static_gas)?;
+        self.frame.snapshot.stack.sync(&items[..base]);
+        match opcode {
+            0xf3 | 0xfd => {
+                let success = opcode == 0xf3;
+                let len = length(arg(1))?;
+                if len == 0 {
+                    self.pending = Some(Pending::Exit(FrameExit::empty(success)));
+                } else {
+                    let offset = self.expand(opcode, arg(0), len)?;
+                    self.buffer = WordTree::empty();
+                    let copy = BufferCopy::new(offset as u32, len as u32);
+                    self.pending = Some(Pending::Output { success, copy });
+                }
+            }
+            0xff => self.selfdestruct(Address::from_word(B256::from(arg(0))))?,
+            _ => {
+                let has_value = matches!(kind, FrameKind::Call | FrameKind::CallCode);
+                let to = Address::from_word(B256::from(arg(1)));
+                let value = if has_value { arg(2) } else { U256::ZERO };
+                let first = if has_value { 3 } else { 2 };
+                let in_len = length(arg(first + 1))?;
+                let in_offset =
+                    if in_len > 0 { self.expand(opcode, arg(first), in_len)? } else { 0 };
+                let out_len = length(arg(first + 3))?;
+                let out_offset =
+                    if out_len > 0 { self.expand(opcode, arg(first + 2), out_len)? } else { 0 };
+                if !value.is_zero() {
+                    self.charge(opcode, CALL_VALUE_GAS)?;
+                }
+                if self.warm(to)? {
+                    self.charge(opcode, COLD_ACCOUNT_SURCHARGE)?;
+                }
+                if kind == FrameKind::Call
+                    && !value.is_zero()
+                    && self.world.account(to)?.as_ref().is_none_or(is_empty)
+                {
+                    self.charge(opcode, NEW_ACCOUNT_GAS)?;
+                }
+                let left = self.frame.snapshot.gas;
+                let gas = u64::try_from(arg(0)).unwrap_or(u64::MAX).min(left - left / 64);
+                self.charge(opcode, gas)?;
+                let me = self.frame.snapshot.address;
+                let delegate = kind == FrameKind::DelegateCall;
+                self.buffer = WordTree::empty();
+                self.pending = Some(Pending::Call(CallPending {
+                    kind,
+                    is_static: is_static || kind == FrameKind::StaticCall,
+                    target: if matches!(kind, FrameKind::Call | FrameKind::StaticCall) {
+                        to
+                    } else {
+                        me
+                    },
+                    caller: if delegate { self.frame.snapshot.caller } else { me },
+                    code_address: to,
+                    value: if delegate { self.frame.snapshot.value } else { value },
+                    transfer: !delegate,
+                    gas: gas + if value.is_zero() { 0 } else { CALL_STIPEND },
+                    return_window: (out_offset as u32, out_len as u32),
+                    input: BufferCopy::new(in_offset as u32, in_len as u32),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// SELFDESTRUCT's effects (the executor's `Step::selfdestruct`); the frame ends.
+    fn selfdestruct(&mut self, beneficiary: Address) -> Result<()> {
+        let me = self.frame.snapshot.address;
+        let cold = self.warm(beneficiary)?;
+        let mine = or_empty(self.world.account(me)?);
+        let theirs = self.world.account(beneficiary)?;
+        let mut cost = if cold { SELFDESTRUCT_COLD_GAS } else { 0 };
+        if !mine.balance.is_zero() && theirs.as_ref().is_none_or(is_empty) {
+            cost += NEW_ACCOUNT_GAS;
+        }
+        self.charge(0xff, cost)?;
+        let created = self.world.tries().contains(self.state.created, address_key(me))?;
+        if beneficiary != me {
+            if !mine.balance.is_zero() {
+                let mut account = or_empty(theirs);
+                account.balance += mine.balance;
+                self.world.put_account(beneficiary, Some(account))?;
+                self.world.put_account(me, Some(TrieAccount { balance: U256::ZERO, ..mine }))?;
+            } else if theirs.as_ref().is_some_and(is_empty) {
+                self.accumulators.touched = append_address(self.accumulators.touched, beneficiary);
+            }
+        } else if created && !mine.balance.is_zero() {
+            self.world.put_account(me, Some(TrieAccount { balance: U256::ZERO, ..mine }))?;
+        }
+        if created {
+            self.accumulators.selfdestructs = append_address(self.accumulators.selfdestructs, me);
+        }
+        self.pending = Some(Pending::Exit(FrameExit::empty(true)));
+        Ok(())
+    }
+
+    /// Ends a call without a callee frame.
+    fn end_call_early(&mut self, call: &CallPending, success: bool) {
+        let frame = &mut self.frame.snapshot;
+        frame.gas += call.gas;
+        frame.returndata = Arc::new(WordTree::empty());
+        let mut items = frame.stack.items().to_vec();
+        items.push(U256::from(u8::from(success)));
+        frame.stack.sync_above(&items, items.len() - 1);
+        frame.pc += 1;
+        self.pending = None;
+    }
+
+    /// The entry step (the executor's `Step::enter`).
+    fn enter(&mut self, call: &CallPending) -> Result<()> {
+        if self.callers.len() >= usize::from(CALL_DEPTH_LIMIT) {
+            self.end_call_early(call, false);
+            return Ok(());
+        }
+        let checkpoint = self.checkpoint_now();
+        let accumulators_at_entry = self.accumulators;
+        let code_account = self.world.account(call.code_address)?;
+        if call.transfer {
+            let from = self.frame.snapshot.address;
+            let sender = or_empty(self.world.account(from)?);
+            if sender.balance < call.value {
+                self.end_call_early(call, false);
+                return Ok(());
+            }
+            let receiver = self.world.account(call.target)?;
+            if !call.value.is_zero() && from != call.target {
+                self.world.put_account(
+                    from,
+                    Some(TrieAccount { balance: sender.balance - call.value, ..sender }),
+                )?;
+                let mut account = or_empty(self.world.account(call.target)?);
+                account.balance += call.value;
+                self.world.put_account(call.target, Some(account))?;
+            } else if call.value.is_zero() && receiver.as_ref().is_some_and(is_empty) {
+                self.accumulators.touched = append_address(self.accumulators.touched, call.target);
+            }
+        }
+        let index = U256::from_be_slice(call.code_address.as_slice());
+        if U256::from(1) <= index && index <= U256::from(10) {
+            return Err(unsupported(0xf1, "calls into precompiles (spec §7)"));
+        }
+        let code = match code_account.map(|a| a.code_hash).filter(|h| *h != KECCAK_EMPTY) {
+            None => Bytes::new(),
+            Some(hash) => self
+                .codes
+                .get(&hash)
+                .cloned()
+                .ok_or_else(|| unsupported(0xf1, "the prover lacks the callee's code"))?,
+        };
+        if code.is_empty() {
+            self.end_call_early(call, true);
+            return Ok(());
+        }
+        let callee = FrameSnapshot {
+            kind: call.kind,
+            is_static: call.is_static,
+            address: call.target,
+            caller: call.caller,
+            value: call.value,
+            code: Arc::new(CodeTree::new(&code)?),
+            pc: 0,
+            gas: call.gas,
+            stack: Stack::new(&[]),
+            memory: WordTree::empty(),
+            calldata: Arc::new(std::mem::replace(&mut self.buffer, WordTree::empty())),
+            returndata: Arc::new(WordTree::empty()),
+            return_window: call.return_window,
+            checkpoint: checkpoint.hash(),
+        };
+        let below = self.chain();
+        let entered =
+            HeldFrame { snapshot: callee, checkpoint, accumulators: accumulators_at_entry };
+        let caller = std::mem::replace(&mut self.frame, entered);
+        self.callers.push((caller, below));
+        self.pending = None;
+        Ok(())
+    }
+
+    /// The exit step (the executor's `Step::exit`).
+    fn exit(&mut self, exit: &FrameExit) -> Result<()> {
+        if matches!(self.frame.snapshot.kind, FrameKind::Create | FrameKind::Create2) {
+            return Err(unsupported(0xf0, "a create frame's exit (spec §6.2)"));
+        }
+        let (caller, _) = self.callers.pop().ok_or_else(|| unsupported(0, "transaction end"))?;
+        let callee = std::mem::replace(&mut self.frame, caller);
+        if !exit.success {
+            let c = callee.checkpoint;
+            self.world.roots.state_root = c.state_root;
+            self.world.roots.warm_addresses = c.warm_addresses;
+            self.world.roots.warm_slots = c.warm_slots;
+            self.world.roots.transient = c.transient;
+            self.state.created = c.created;
+            self.state.refund = c.refund;
+            self.state.logs = c.logs;
+            self.accumulators = callee.accumulators;
+        }
+        let output = if exit.output.len == 0 {
+            WordTree::empty()
+        } else {
+            std::mem::replace(&mut self.buffer, WordTree::empty())
+        };
+        let frame = &mut self.frame.snapshot;
+        frame.gas += callee.snapshot.gas;
+        let mut items = frame.stack.items().to_vec();
+        items.push(U256::from(u8::from(exit.success)));
+        frame.stack.sync_above(&items, items.len() - 1);
+        let window = callee.snapshot.return_window;
+        let n = exit.output.len.min(window.1);
+        frame.returndata = Arc::new(output);
+        if n == 0 {
+            frame.pc += 1;
+            self.pending = None;
+        } else {
+            self.pending = Some(Pending::Copy(CopyState {
+                source: CopySource::Returndata,
+                source_root: exit.output.root,
+                source_len: exit.output.len,
+                source_offset: 0,
+                dest: CopyDest::Memory,
+                dest_offset: window.0,
+                remaining: n,
+            }));
+        }
+        Ok(())
+    }
+}

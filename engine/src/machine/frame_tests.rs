@@ -1,0 +1,340 @@
+//! Frame boundaries (spec §6) on a small world: every step of a call — opening, input-copy
+//! micro-steps, entry, the callee's RETURN or REVERT with its output copy, the exit and the
+//! copy into the caller's return window — executed from the prover's witness must land on
+//! the prover's post-state; the values that matter (gas, balances, return data, memory,
+//! the success flag, restored roots) are checked against figures written out here; forged
+//! witnesses are rejected. The corpus-wide check against revm comes with the frames' trace.
+
+use super::*;
+use crate::{AccountLeaf, Error};
+use alloy_primitives::{Address, B256, Bytes, U256, address, keccak256};
+use alloy_trie::KECCAK_EMPTY;
+use std::{collections::HashMap, sync::Arc};
+
+const ME: Address = address!("0x00000000000000000000000000000000c0dec0de");
+const CALLEE: Address = address!("0x000000000000000000000000000000000000beef");
+const NOBODY: Address = address!("0x000000000000000000000000000000000000dead");
+const EMPTY: Address = address!("0x0000000000000000000000000000000000000e00");
+const COINBASE: Address = address!("0x000000000000000000000000000000000000c0b0");
+const ORIGIN: Address = address!("0x00000000000000000000000000000000000a11ce");
+
+/// The callee's code: `PUSH1 0x20 PUSH1 0x00 RETURN` (the test sets its memory first).
+const CALLEE_CODE: &[u8] = &[0x60, 0x20, 0x60, 0x00, 0xf3];
+/// The caller's code: one CALL-family opcode (replaced per test) then STOP.
+fn caller_code(opcode: u8) -> Vec<u8> {
+    vec![opcode, 0x00]
+}
+
+fn codes() -> HashMap<B256, Bytes> {
+    [Bytes::from_static(CALLEE_CODE)].into_iter().map(|c| (keccak256(&c), c)).collect()
+}
+
+fn world() -> World {
+    let leaf = |nonce: u64, balance: u64, code_hash| AccountLeaf {
+        nonce,
+        balance: U256::from(balance),
+        code_hash,
+        storage: vec![(U256::from(1), U256::from(5))],
+    };
+    let empty = AccountLeaf {
+        nonce: 0,
+        balance: U256::ZERO,
+        code_hash: KECCAK_EMPTY,
+        storage: Vec::<(U256, U256)>::new(),
+    };
+    World::new(vec![
+        (ME, leaf(1, 1_000, keccak256(caller_code(0xf1)))),
+        (CALLEE, leaf(1, 7, keccak256(CALLEE_CODE))),
+        (EMPTY, AccountLeaf { storage: vec![], ..empty }),
+    ])
+    .expect("world")
+}
+
+fn block() -> BlockContext {
+    BlockContext {
+        number: 1,
+        timestamp: 1,
+        coinbase: COINBASE,
+        gas_limit: 30_000_000,
+        base_fee: U256::from(7),
+        prevrandao: B256::ZERO,
+        chain_id: 1,
+        blob_base_fee: U256::from(1),
+        block_hashes: B256::ZERO,
+    }
+}
+
+/// The caller frame at its first instruction `opcode` with `stack` (top last) and memory
+/// holding bytes `0x01..=0x40`.
+fn caller(opcode: u8, stack: &[u64], gas: u64) -> FrameSnapshot {
+    let memory: Vec<u8> = (1..=64u8).collect();
+    let stack: Vec<U256> = stack.iter().map(|v| U256::from(*v)).collect();
+    FrameSnapshot {
+        kind: FrameKind::Transaction,
+        is_static: false,
+        address: ME,
+        caller: ORIGIN,
+        value: U256::ZERO,
+        code: Arc::new(CodeTree::new(&caller_code(opcode)).expect("code")),
+        pc: 0,
+        gas,
+        stack: Stack::new(&stack),
+        memory: WordTree::from_bytes(&memory).expect("memory"),
+        calldata: Arc::new(WordTree::empty()),
+        returndata: Arc::new(WordTree::from_bytes(&[9; 5]).expect("returndata")),
+        return_window: (0, 0),
+        checkpoint: B256::ZERO,
+    }
+}
+
+fn run<'c>(frame: FrameSnapshot, world: World, codes: &'c HashMap<B256, Bytes>) -> BoundaryRun<'c> {
+    let accumulators = TxAccumulators::default();
+    let roots = world.roots;
+    let state = MachineState {
+        fork: ForkId::Cancun,
+        status: Status::Running,
+        pending_kind: PendingKind::None,
+        pending_hash: B256::ZERO,
+        block_hash: block().hash(),
+        tx_hash: B256::repeat_byte(0x77),
+        state_root: roots.state_root,
+        warm_addresses: roots.warm_addresses,
+        warm_slots: roots.warm_slots,
+        transient: roots.transient,
+        created: alloy_trie::EMPTY_ROOT_HASH,
+        refund: 0,
+        logs: Chain::default(),
+        frame_hash: B256::ZERO,
+        callers: (0, B256::ZERO),
+        accumulators: accumulators.hash(),
+    };
+    let checkpoint = Checkpoint {
+        state_root: roots.state_root,
+        warm_addresses: roots.warm_addresses,
+        warm_slots: roots.warm_slots,
+        transient: roots.transient,
+        created: state.created,
+        refund: 0,
+        logs: Chain::default(),
+        accumulators: accumulators.hash(),
+    };
+    let held = HeldFrame { snapshot: frame, checkpoint, accumulators };
+    BoundaryRun::new(state, held, Vec::new(), world, codes, block(), accumulators)
+}
+
+/// Runs boundary steps until the next one is not a boundary step, checking each: the
+/// executor's post-state from the prover's witness is the prover's post-state. Returns the
+/// witnesses.
+fn steps(run: &mut BoundaryRun<'_>) -> Vec<StepWitness> {
+    let mut witnesses = Vec::new();
+    loop {
+        let pre = run.commitment().expect("pre");
+        let Some(witness) = run.next_step().expect("step") else { break };
+        let post = execute(pre, &witness).expect("executes");
+        assert_eq!(post, run.commitment().expect("post"), "step {}", witnesses.len());
+        witnesses.push(witness);
+    }
+    witnesses
+}
+
+/// Runs the in-frame copy a boundary step opened (the output into the return window).
+fn finish_copy(run: &mut BoundaryRun<'_>) -> FrameSnapshot {
+    let mut micro = run.into_micro().expect("micro").expect("a copy is pending");
+    loop {
+        let pre = micro.commitment().expect("pre");
+        let Some((witness, _)) = micro.next_step().expect("step") else { break };
+        assert_eq!(execute(pre, &witness).expect("executes"), micro.commitment().expect("post"));
+    }
+    micro.frame().clone()
+}
+
+/// Moves the callee to its RETURN/REVERT at `pc` with `stack` and `memory`, as its in-frame
+/// instructions would have (their steps are checked elsewhere).
+fn callee_ends(run: &mut BoundaryRun<'_>, pc: u32, stack: &[u64], memory: &[u8], gas_used: u64) {
+    let frame = &mut run.frame.snapshot;
+    frame.pc = pc;
+    frame.stack = Stack::new(&stack.iter().map(|v| U256::from(*v)).collect::<Vec<_>>());
+    frame.memory = WordTree::from_bytes(memory).expect("memory");
+    frame.gas -= gas_used;
+}
+
+#[test]
+fn call_with_value_copies_input_enters_returns_and_copies_output() {
+    let codes = codes();
+    // CALL(gas 50_000, CALLEE, value 3, in 4..44, out 70..102): top of the stack last.
+    let frame = caller(
+        0xf1,
+        &[32, 70, 40, 4, 3, u64::from_be_bytes(CALLEE.0[12..].try_into().unwrap()), 50_000],
+        100_000,
+    );
+    let mut run = run(frame, world(), &codes);
+    let witnesses = steps(&mut run);
+    // Opening, two input words (40 bytes), entry.
+    assert_eq!(witnesses.len(), 4);
+    let callee = &run.frame.snapshot;
+    assert_eq!(callee.address, CALLEE);
+    assert_eq!(callee.caller, ME);
+    assert_eq!(callee.value, U256::from(3));
+    let input: Vec<u8> = (5..45u8).collect();
+    assert_eq!(callee.calldata.root(), WordTree::from_bytes(&input).expect("input").root());
+    assert_eq!(callee.calldata.len(), 40);
+    // Memory to 102 bytes = 4 words: 3·4 + 16/512 = 12 gas (from 2 words: 6) = 6; value 9,000;
+    // cold 2,500; static 100: 11,606. Left 100_000 − 11,606 = 88,394; all but a 64th = 87,013 ≥ 50,000.
+    assert_eq!(callee.gas, 50_000 + 2_300);
+    assert_eq!(run.callers.len(), 1);
+    assert_eq!(run.callers[0].0.snapshot.gas, 100_000 - 11_606 - 50_000);
+    let balance =
+        |run: &BoundaryRun<'_>, a| run.world.account(a).expect("read").expect("exists").balance;
+    assert_eq!(balance(&run, ME), U256::from(997));
+    assert_eq!(balance(&run, CALLEE), U256::from(10));
+
+    let mut output = vec![0u8; 32];
+    output[31] = 0x2a;
+    callee_ends(&mut run, 4, &[32, 0], &output, 12);
+    let witnesses = steps(&mut run);
+    assert_eq!(witnesses.len(), 3); // RETURN, one output word, exit
+    let caller = finish_copy(&mut run);
+    assert_eq!(caller.pc, 1);
+    assert_eq!(caller.stack.items().last(), Some(&U256::from(1)));
+    assert_eq!(caller.returndata.root(), WordTree::from_bytes(&output).expect("out").root());
+    assert_eq!(caller.memory.word(2)[6..32], output[..26]);
+    assert_eq!(caller.gas, 100_000 - 11_606 - 50_000 + 52_300 - 12);
+    // The value stays with the callee: it succeeded.
+    assert_eq!(balance(&run, CALLEE), U256::from(10));
+}
+
+#[test]
+fn revert_restores_the_world_and_returns_the_output() {
+    let codes = codes();
+    let to = u64::from_be_bytes(CALLEE.0[12..].try_into().unwrap());
+    let frame = caller(0xf1, &[0, 0, 0, 0, 3, to, 50_000], 100_000);
+    let mut run = run(frame, world(), &codes);
+    let before = run.checkpoint_root_for_test();
+    steps(&mut run);
+    // The callee writes storage (as its SSTORE would), then reverts with 32 bytes.
+    run.world.set_storage(CALLEE, U256::from(1), U256::from(6)).expect("write");
+    callee_ends(&mut run, 4, &[32, 0], &[7; 32], 30);
+    // Turn the callee's RETURN into REVERT for this test.
+    let mut code = CALLEE_CODE.to_vec();
+    code[4] = 0xfd;
+    run.frame.snapshot.code = Arc::new(CodeTree::new(&code).expect("code"));
+    steps(&mut run);
+    assert!(run.pending.is_none(), "an empty return window copies nothing");
+    let caller = &run.frame.snapshot;
+    assert_eq!(caller.stack.items().last(), Some(&U256::ZERO));
+    assert_eq!(caller.returndata.len(), 32);
+    assert_eq!(run.world.roots.state_root, before, "the transfer and the write are undone");
+    assert_eq!(caller.gas, 100_000 - (100 + 9_000 + 2_500) - 50_000 + 52_300 - 30);
+}
+
+#[test]
+fn calls_that_end_at_entry() {
+    let codes = codes();
+    let address = |a: Address| u64::from_be_bytes(a.0[12..].try_into().unwrap());
+    // Into an account without code: success at once, gas back, return data cleared.
+    let frame = caller(0xf1, &[0, 0, 0, 0, 0, address(NOBODY), 1_000], 100_000);
+    let mut r = run(frame, world(), &codes);
+    assert_eq!(steps(&mut r).len(), 2);
+    assert_eq!(r.frame.snapshot.stack.items().last(), Some(&U256::from(1)));
+    assert_eq!(r.frame.snapshot.returndata.len(), 0);
+    assert_eq!(r.frame.snapshot.gas, 100_000 - 2_600);
+    assert_eq!(r.frame.snapshot.pc, 1);
+    // More value than the caller holds: failure, nothing moves.
+    let frame = caller(0xf1, &[0, 0, 0, 0, 5_000, address(CALLEE), 1_000], 100_000);
+    let mut r = run(frame, world(), &codes);
+    let root = r.world.roots.state_root;
+    steps(&mut r);
+    assert_eq!(r.frame.snapshot.stack.items().last(), Some(&U256::ZERO));
+    assert_eq!(r.world.roots.state_root, root);
+    // The callee's gas comes back whole, the 2,300 stipend included.
+    assert_eq!(r.frame.snapshot.gas, 100_000 - 100 - 9_000 - 2_500 - 1_000 + 3_300);
+    // A zero-value STATICCALL touches an existing empty account (EIP-161 candidate).
+    let frame = caller(0xfa, &[0, 0, 0, 0, address(EMPTY), 1_000], 100_000);
+    let mut r = run(frame, world(), &codes);
+    steps(&mut r);
+    assert_eq!(r.accumulators.touched.count, 1);
+    // At the depth limit the call fails at entry.
+    let frame = caller(0xf1, &[0, 0, 0, 0, 0, address(CALLEE), 1_000], 100_000);
+    let mut r = run(frame, world(), &codes);
+    let held = r.frame.clone();
+    r.callers = (0..1024).map(|_| (held.clone(), B256::repeat_byte(1))).collect();
+    steps(&mut r);
+    assert_eq!(r.frame.snapshot.stack.items().last(), Some(&U256::ZERO));
+    assert_eq!(r.callers.len(), 1024);
+}
+
+#[test]
+fn forged_boundary_witnesses_are_rejected() {
+    let codes = codes();
+    let to = u64::from_be_bytes(CALLEE.0[12..].try_into().unwrap());
+    let frame = caller(0xf1, &[32, 70, 40, 4, 3, to, 50_000], 100_000);
+    let mut run = run(frame, world(), &codes);
+    let mut checked = 0;
+    let mut check = |run: &mut BoundaryRun<'_>| {
+        let pre = run.commitment().expect("pre");
+        let witness = run.next_step().expect("step").expect("a boundary step");
+        let honest = execute(pre, &witness).expect("executes");
+        let mut forged = Vec::new();
+        if let Some(mut w) = witness.buffer.clone() {
+            w.word.0[0] ^= 1;
+            forged.push(StepWitness { buffer: Some(w), ..witness.clone() });
+        }
+        if let Some(mut f) = witness.caller_frame {
+            f.gas += 1;
+            forged.push(StepWitness { caller_frame: Some(f), ..witness.clone() });
+        }
+        let failed =
+            matches!(witness.pending, Some(Pending::Exit(FrameExit { success: false, .. })));
+        if let Some(mut c) = witness.checkpoint.filter(|_| failed) {
+            c.refund += 1;
+            forged.push(StepWitness { checkpoint: Some(c), ..witness.clone() });
+        }
+        if let Some(code) = &witness.account_code {
+            let mut code = code.to_vec();
+            code[0] ^= 1;
+            forged.push(StepWitness { account_code: Some(code.into()), ..witness.clone() });
+        }
+        if let Some(Pending::Call(mut call)) = witness.pending.clone() {
+            call.gas += 1;
+            forged.push(StepWitness { pending: Some(Pending::Call(call)), ..witness.clone() });
+        }
+        for forged in forged {
+            match execute(pre, &forged) {
+                Err(Error::BadWitness(_)) => checked += 1,
+                other => assert_ne!(other.ok(), Some(honest), "a forged witness was accepted"),
+            }
+        }
+    };
+    for _ in 0..4 {
+        check(&mut run); // opening, two input words, entry
+    }
+    callee_ends(&mut run, 4, &[32, 0], &[1; 32], 12);
+    for _ in 0..3 {
+        check(&mut run); // RETURN, the output word, exit
+    }
+    assert!(checked >= 6, "{checked} forgeries checked");
+}
+
+#[test]
+fn selfdestruct_moves_the_balance_and_ends_the_frame() {
+    let codes = codes();
+    let to = u64::from_be_bytes(NOBODY.0[12..].try_into().unwrap());
+    let frame = caller(0xff, &[to], 100_000);
+    let mut r = run(frame, world(), &codes);
+    let pre = r.commitment().expect("pre");
+    let witness = r.next_step().expect("step").expect("SELFDESTRUCT");
+    assert_eq!(execute(pre, &witness).expect("executes"), r.commitment().expect("post"));
+    assert!(matches!(r.pending, Some(Pending::Exit(FrameExit { success: true, .. }))));
+    // 5,000 + 2,600 cold + 25,000 for a balance sent to a new account.
+    assert_eq!(r.frame.snapshot.gas, 100_000 - 32_600);
+    let balance = |a| r.world.account(a).expect("read").map(|a| a.balance);
+    assert_eq!(balance(NOBODY), Some(U256::from(1_000)));
+    assert_eq!(balance(ME), Some(U256::ZERO));
+    assert_eq!(r.accumulators.selfdestructs.count, 0, "not created in this transaction");
+}
+
+impl BoundaryRun<'_> {
+    fn checkpoint_root_for_test(&self) -> B256 {
+        self.world.roots.state_root
+    }
+}

@@ -1,0 +1,446 @@
+//! The executor's side of frames (spec §6): the opening step of CALL, CALLCODE, DELEGATECALL
+//! and STATICCALL, the micro-steps copying a call's input into the callee's calldata buffer,
+//! the entry step, RETURN and REVERT with the micro-steps copying their output, SELFDESTRUCT
+//! (EIP-6780), and the exit step that returns to the caller. Creates (§6.1), precompiles (§7)
+//! and the top frame's exit (transaction end, §8.2) are [`Error::UnsupportedStep`] here.
+//!
+//! [`Error::UnsupportedStep`]: crate::Error::UnsupportedStep
+
+use super::{
+    Bytes32Tree, Checkpoint, CodeTree, CopyDest, CopySource, CopyState, Frame, FrameExit,
+    FrameKind, Pending, PendingKind, StackCommitment, TxAccumulators, WORD_TREE_DEPTH, WordTree,
+    address_key,
+    context::append_address,
+    execute::{Step, StepResult, Stop, bad},
+    hash_pair, is_empty,
+    pending::{BufferCopy, CallPending},
+    warm_by_rule,
+};
+use alloy_primitives::{Address, B256, U256};
+use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, TrieAccount};
+
+/// The deepest a frame may be: a call from a frame at this depth fails (the top frame is at
+/// depth 0; EIP-150's call depth limit).
+pub(crate) const CALL_DEPTH_LIMIT: u16 = 1024;
+/// CALL and CALLCODE with a non-zero value (the execution specs' `GAS_CALL_VALUE`).
+pub(crate) const CALL_VALUE_GAS: u64 = 9_000;
+/// The gas a value-carrying call adds to the callee's (`GAS_CALL_STIPEND`).
+pub(crate) const CALL_STIPEND: u64 = 2_300;
+/// CALL with value into an empty account, and SELFDESTRUCT of a non-zero balance into one
+/// (`GAS_NEW_ACCOUNT`, EIP-161).
+pub(crate) const NEW_ACCOUNT_GAS: u64 = 25_000;
+/// The cold surcharge of an account access beyond the warm 100 already charged as static gas
+/// (EIP-2929).
+pub(crate) const COLD_ACCOUNT_SURCHARGE: u64 = 2_500;
+/// SELFDESTRUCT's cold account access, in full (EIP-2929).
+pub(crate) const SELFDESTRUCT_COLD_GAS: u64 = 2_600;
+
+/// The account at `address`, absent read as empty (spec §2.4).
+fn or_empty(account: Option<TrieAccount>) -> TrieAccount {
+    account.unwrap_or(TrieAccount {
+        nonce: 0,
+        balance: U256::ZERO,
+        storage_root: EMPTY_ROOT_HASH,
+        code_hash: KECCAK_EMPTY,
+    })
+}
+
+/// The frame kind of a call opcode.
+fn call_kind(opcode: u8) -> Option<FrameKind> {
+    Some(match opcode {
+        0xf1 => FrameKind::Call,
+        0xf2 => FrameKind::CallCode,
+        0xf4 => FrameKind::DelegateCall,
+        0xfa => FrameKind::StaticCall,
+        _ => return None,
+    })
+}
+
+impl Step<'_> {
+    /// RETURN, REVERT, SELFDESTRUCT and the call opcodes, after the operands are popped and
+    /// the static gas charged: `Some` when the frame ends at this step.
+    pub(super) fn boundary(&mut self) -> StepResult<Option<FrameExit>> {
+        match self.opcode {
+            0xf3 => self.open_return(true),
+            0xfd => self.open_return(false),
+            0xff => self.selfdestruct().map(Some),
+            _ => self.open_call().map(|()| None),
+        }
+    }
+
+    /// Opens `pending` in the post-state.
+    fn set_pending(&mut self, pending: &Pending) {
+        self.header.pending_kind = pending.kind();
+        self.header.pending_hash = pending.hash();
+    }
+
+    fn clear_pending(&mut self) {
+        self.header.pending_kind = PendingKind::None;
+        self.header.pending_hash = B256::ZERO;
+    }
+
+    /// The transaction accumulators of the witness, checked against the header.
+    fn accumulators(&self) -> StepResult<TxAccumulators> {
+        let acc =
+            self.witness.accumulators.ok_or(bad("the transaction accumulators are missing"))?;
+        if acc.hash() != self.header.accumulators {
+            return Err(bad("the accumulators do not hash to the header's"));
+        }
+        Ok(acc)
+    }
+
+    /// Warms `address` (EIP-2929) without charging; whether it was cold. The precompiles and
+    /// the block's coinbase are warm by rule (spec §2.4).
+    fn warm_account(&mut self, address: Address) -> StepResult<bool> {
+        let coinbase = self.block()?.coinbase;
+        let key = address_key(address);
+        if warm_by_rule(address, coinbase)
+            || self.tries().contains(self.header.warm_addresses, key)?
+        {
+            return Ok(false);
+        }
+        self.header.warm_addresses = self.tries().insert(self.header.warm_addresses, key)?;
+        Ok(true)
+    }
+
+    /// The opening step of CALL, CALLCODE, DELEGATECALL and STATICCALL (spec §6.1): operands
+    /// popped and the static 100 gas charged by the caller, then the memory expansion of the
+    /// input and output ranges, the value cost, the cold surcharge, the new-account cost and
+    /// the callee's gas (EIP-150: at most all but one 64th of what is left), all charged here;
+    /// the call is then pending, its input to be copied. `pc` stays on the instruction.
+    pub(super) fn open_call(&mut self) -> StepResult<()> {
+        let kind = call_kind(self.opcode).ok_or(Stop::unsupported(self.opcode, "not a call"))?;
+        let has_value = matches!(kind, FrameKind::Call | FrameKind::CallCode);
+        let to = Address::from_word(B256::from(self.arg(1)));
+        let value = if has_value { self.arg(2) } else { U256::ZERO };
+        let first = if has_value { 3 } else { 2 };
+        let in_len = self.length_operand(self.arg(first + 1))?;
+        let in_offset = if in_len > 0 { self.expand(self.arg(first), in_len)? } else { 0 };
+        let out_len = self.length_operand(self.arg(first + 3))?;
+        let out_offset = if out_len > 0 { self.expand(self.arg(first + 2), out_len)? } else { 0 };
+        if !value.is_zero() {
+            self.charge(CALL_VALUE_GAS)?;
+        }
+        if self.warm_account(to)? {
+            self.charge(COLD_ACCOUNT_SURCHARGE)?;
+        }
+        if kind == FrameKind::Call && !value.is_zero() {
+            let account = self.tries().account(self.header.state_root, to)?;
+            if account.as_ref().is_none_or(is_empty) {
+                self.charge(NEW_ACCOUNT_GAS)?;
+            }
+        }
+        let left = self.frame.gas;
+        let requested = u64::try_from(self.arg(0)).unwrap_or(u64::MAX);
+        let gas = requested.min(left - left / 64);
+        self.charge(gas)?;
+        let stipend = if value.is_zero() { 0 } else { CALL_STIPEND };
+        let me = self.frame.address;
+        let call = CallPending {
+            kind,
+            is_static: self.frame.is_static || kind == FrameKind::StaticCall,
+            target: if matches!(kind, FrameKind::Call | FrameKind::StaticCall) { to } else { me },
+            caller: if kind == FrameKind::DelegateCall { self.frame.caller } else { me },
+            code_address: to,
+            value: if kind == FrameKind::DelegateCall { self.frame.value } else { value },
+            transfer: kind != FrameKind::DelegateCall,
+            gas: gas + stipend,
+            return_window: (out_offset as u32, out_len as u32),
+            input: BufferCopy::new(in_offset as u32, in_len as u32),
+        };
+        self.set_pending(&Pending::Call(call));
+        Ok(())
+    }
+
+    /// A length operand of a frame opcode: past 2^32 bytes no gas limit pays for it (spec
+    /// §2.1), a halt.
+    fn length_operand(&self, value: U256) -> StepResult<u64> {
+        u32::try_from(value).map(u64::from).map_err(|_| Stop::Halt)
+    }
+
+    /// RETURN (`success`) and REVERT: the output's memory expansion is charged; an empty
+    /// output ends the frame at once, any other is copied into the return buffer by
+    /// micro-steps first (spec §6.2).
+    pub(super) fn open_return(&mut self, success: bool) -> StepResult<Option<FrameExit>> {
+        let len = self.length_operand(self.arg(1))?;
+        if len == 0 {
+            return Ok(Some(FrameExit::empty(success)));
+        }
+        let offset = self.expand(self.arg(0), len)?;
+        let copy = BufferCopy::new(offset as u32, len as u32);
+        self.set_pending(&Pending::Output { success, copy });
+        Ok(None)
+    }
+
+    /// SELFDESTRUCT (EIP-6780, spec §6.2): 5,000 static gas, 2,600 for a cold beneficiary,
+    /// 25,000 when a non-zero balance goes to an empty one; the balance moves to the
+    /// beneficiary; an account created in this transaction is recorded for deletion at
+    /// transaction end (its balance burnt when it names itself). The frame then ends with
+    /// success and no output.
+    pub(super) fn selfdestruct(&mut self) -> StepResult<FrameExit> {
+        let beneficiary = Address::from_word(B256::from(self.arg(0)));
+        let me = self.frame.address;
+        let cold = self.warm_account(beneficiary)?;
+        let root = self.header.state_root;
+        let mine = or_empty(self.tries().account(root, me)?);
+        let theirs = self.tries().account(root, beneficiary)?;
+        let balance = mine.balance;
+        let mut cost = if cold { SELFDESTRUCT_COLD_GAS } else { 0 };
+        if !balance.is_zero() && theirs.as_ref().is_none_or(is_empty) {
+            cost += NEW_ACCOUNT_GAS;
+        }
+        self.charge(cost)?;
+        let created = self.tries().contains(self.header.created, address_key(me))?;
+        let mut nodes = self.witness.tries.clone();
+        let mut root = root;
+        if beneficiary != me {
+            if !balance.is_zero() {
+                let mut account = or_empty(theirs);
+                account.balance =
+                    account.balance.checked_add(balance).ok_or(bad("balance overflow"))?;
+                root = nodes.apply(
+                    root,
+                    address_key(beneficiary),
+                    Some(&alloy_rlp::encode(account)),
+                )?;
+                let mut account = mine;
+                account.balance = U256::ZERO;
+                root = nodes.apply(root, address_key(me), Some(&alloy_rlp::encode(account)))?;
+            } else if theirs.as_ref().is_some_and(is_empty) {
+                self.touch(beneficiary)?;
+            }
+        } else if created && !balance.is_zero() {
+            let mut account = mine;
+            account.balance = U256::ZERO; // burnt (EIP-6780)
+            root = nodes.apply(root, address_key(me), Some(&alloy_rlp::encode(account)))?;
+        }
+        self.header.state_root = root;
+        if created {
+            let mut acc = self.accumulators()?;
+            acc.selfdestructs = append_address(acc.selfdestructs, me);
+            self.header.accumulators = acc.hash();
+        }
+        Ok(FrameExit::empty(true))
+    }
+
+    /// Appends `address`, an existing empty account, to the EIP-161 touched chain.
+    fn touch(&mut self, address: Address) -> StepResult<()> {
+        let mut acc = self.accumulators()?;
+        acc.touched = append_address(acc.touched, address);
+        self.header.accumulators = acc.hash();
+        Ok(())
+    }
+
+    /// One buffer-copy micro-step: the next (up to) 32 bytes of the memory range, read from
+    /// the live memory, written as the buffer's next word (zero-padded past the range's end).
+    fn copy_to_buffer(&mut self, copy: BufferCopy) -> StepResult<BufferCopy> {
+        let n = (copy.len - copy.copied).min(32);
+        let from = u64::from(copy.offset) + u64::from(copy.copied);
+        let bytes = self.memory_words(from, u64::from(n), None)?;
+        let mut word = B256::ZERO;
+        word[..n as usize].copy_from_slice(&bytes);
+        let slot = self.witness.buffer.as_ref().ok_or(bad("the buffer word is missing"))?;
+        if slot.proof.index != u64::from(copy.copied / 32)
+            || !slot.proof.verifies(WORD_TREE_DEPTH, slot.word, copy.root)
+        {
+            return Err(bad("the buffer word does not verify against the buffer root"));
+        }
+        Ok(BufferCopy { copied: copy.copied + n, root: slot.proof.root(word), ..copy })
+    }
+
+    /// A step while a call is pending: an input-copy micro-step, or once the input is
+    /// complete the entry step.
+    pub(super) fn call_step(&mut self, call: &CallPending) -> StepResult<()> {
+        self.opcode = match call.kind {
+            FrameKind::Call => 0xf1,
+            FrameKind::CallCode => 0xf2,
+            FrameKind::DelegateCall => 0xf4,
+            FrameKind::StaticCall => 0xfa,
+            _ => return Err(bad("a pending call of a kind that is not a call")),
+        };
+        if call.input.copied > call.input.len
+            || (call.input.copied < call.input.len && !call.input.copied.is_multiple_of(32))
+        {
+            return Err(bad("a pending call's input cursor is malformed"));
+        }
+        if !call.input.is_done() {
+            let input = self.copy_to_buffer(call.input)?;
+            self.set_pending(&Pending::Call(CallPending { input, ..*call }));
+            return Ok(());
+        }
+        self.enter(call)
+    }
+
+    /// Ends a call without a callee frame: success flag pushed, the callee's gas returned
+    /// whole, return data empty, `pc` past the instruction (spec §6.1).
+    fn end_call_early(&mut self, call: &CallPending, success: bool) -> StepResult<()> {
+        self.clear_pending();
+        self.frame.gas = self.frame.gas.checked_add(call.gas).ok_or(bad("gas overflow"))?;
+        self.frame.returndata = Bytes32Tree { len: 0, root: WordTree::empty().root() };
+        self.frame.stack = self.frame.stack.push(U256::from(u8::from(success)));
+        self.frame.pc = self.frame.pc.checked_add(1).ok_or(Stop::Halt)?;
+        Ok(())
+    }
+
+    /// The entry step (spec §6.1): the depth limit, the checkpoint, the value transfer (and
+    /// its balance check), then the callee: none for an account without code (success at
+    /// once), else the caller frame is pushed onto the caller chain and the callee frame built
+    /// from the code the witness carries.
+    fn enter(&mut self, call: &CallPending) -> StepResult<()> {
+        let (depth, chain) = self.header.callers;
+        if depth >= CALL_DEPTH_LIMIT {
+            return self.end_call_early(call, false);
+        }
+        let checkpoint = Checkpoint {
+            state_root: self.header.state_root,
+            warm_addresses: self.header.warm_addresses,
+            warm_slots: self.header.warm_slots,
+            transient: self.header.transient,
+            created: self.header.created,
+            refund: self.header.refund,
+            logs: self.header.logs,
+            accumulators: self.header.accumulators,
+        };
+        let pre_root = self.header.state_root;
+        let code_account = self.tries().account(pre_root, call.code_address)?;
+        if call.transfer {
+            let from = self.frame.address;
+            let sender = or_empty(self.tries().account(pre_root, from)?);
+            if sender.balance < call.value {
+                return self.end_call_early(call, false);
+            }
+            let receiver = self.tries().account(pre_root, call.target)?;
+            if !call.value.is_zero() && from != call.target {
+                let mut nodes = self.witness.tries.clone();
+                let mut sender = sender;
+                sender.balance -= call.value;
+                let root =
+                    nodes.apply(pre_root, address_key(from), Some(&alloy_rlp::encode(sender)))?;
+                let mut account =
+                    or_empty(super::Tries { nodes: &nodes }.account(root, call.target)?);
+                account.balance =
+                    account.balance.checked_add(call.value).ok_or(bad("balance overflow"))?;
+                self.header.state_root = nodes.apply(
+                    root,
+                    address_key(call.target),
+                    Some(&alloy_rlp::encode(account)),
+                )?;
+            } else if call.value.is_zero() && receiver.as_ref().is_some_and(is_empty) {
+                self.touch(call.target)?;
+            }
+        }
+        let index = U256::from_be_slice(call.code_address.as_slice());
+        if U256::from(1) <= index && index <= U256::from(10) {
+            return Err(Stop::unsupported(self.opcode, "calls into precompiles (spec §7)"));
+        }
+        let code = match &code_account {
+            Some(account) => self.code_of(account)?,
+            None => &[],
+        };
+        if code.is_empty() {
+            return self.end_call_early(call, true);
+        }
+        let tree = CodeTree::new(code).map_err(Stop::Fail)?;
+        let caller = self.frame;
+        self.header.callers = (depth + 1, hash_pair(&chain, &caller.hash()));
+        let empty = Bytes32Tree { len: 0, root: WordTree::empty().root() };
+        self.frame = Frame {
+            kind: call.kind,
+            is_static: call.is_static,
+            address: call.target,
+            caller: call.caller,
+            value: call.value,
+            code_root: tree.root(),
+            code_size: tree.size() as u32,
+            code_hash: tree.code_hash(),
+            pc: 0,
+            gas: call.gas,
+            stack: StackCommitment::EMPTY,
+            memory: empty,
+            calldata: Bytes32Tree { len: call.input.len, root: call.input.root },
+            returndata: empty,
+            return_window: call.return_window,
+            checkpoint: checkpoint.hash(),
+        };
+        self.clear_pending();
+        Ok(())
+    }
+
+    /// A step while RETURN or REVERT copies its output: one word; after the last the frame
+    /// exit is pending with the output.
+    pub(super) fn output_step(&mut self, success: bool, copy: BufferCopy) -> StepResult<()> {
+        self.opcode = if success { 0xf3 } else { 0xfd };
+        if copy.is_done() || !copy.copied.is_multiple_of(32) {
+            return Err(bad("a pending output's cursor is malformed"));
+        }
+        let copy = self.copy_to_buffer(copy)?;
+        if copy.is_done() {
+            let output = Bytes32Tree { len: copy.len, root: copy.root };
+            self.set_pending(&Pending::Exit(FrameExit { success, output }));
+        } else {
+            self.set_pending(&Pending::Output { success, copy });
+        }
+        Ok(())
+    }
+
+    /// The exit step (spec §6.2): the caller frame is popped from the chain; a failed frame's
+    /// checkpoint is restored; the caller gets the callee's unused gas, its output as return
+    /// data and the success flag, and the copy of the output into its return window opens
+    /// (`pc` advances at the copy's end, or here when nothing is copied).
+    pub(super) fn exit(&mut self, exit: &FrameExit) -> StepResult<()> {
+        let (depth, chain) = self.header.callers;
+        if depth == 0 {
+            return Err(Stop::unsupported(
+                0x00,
+                "the top frame's exit: transaction end (spec §8.2)",
+            ));
+        }
+        if matches!(
+            self.frame.kind,
+            FrameKind::Create | FrameKind::Create2 | FrameKind::Transaction
+        ) {
+            return Err(Stop::unsupported(0xf0, "a create frame's exit (spec §6.2)"));
+        }
+        let mut caller = self.witness.caller_frame.ok_or(bad("the caller frame is missing"))?;
+        if hash_pair(&self.witness.callers_rest, &caller.hash()) != chain {
+            return Err(bad("the caller frame does not match the caller chain"));
+        }
+        if !exit.success {
+            let checkpoint = self.witness.checkpoint.ok_or(bad("the checkpoint is missing"))?;
+            if checkpoint.hash() != self.frame.checkpoint {
+                return Err(bad("the checkpoint does not hash to the frame's"));
+            }
+            self.header.state_root = checkpoint.state_root;
+            self.header.warm_addresses = checkpoint.warm_addresses;
+            self.header.warm_slots = checkpoint.warm_slots;
+            self.header.transient = checkpoint.transient;
+            self.header.created = checkpoint.created;
+            self.header.refund = checkpoint.refund;
+            self.header.logs = checkpoint.logs;
+            self.header.accumulators = checkpoint.accumulators;
+        }
+        self.header.callers = (depth - 1, self.witness.callers_rest);
+        caller.gas = caller.gas.checked_add(self.frame.gas).ok_or(bad("gas overflow"))?;
+        caller.returndata = exit.output;
+        caller.stack = caller.stack.push(U256::from(u8::from(exit.success)));
+        let window = self.frame.return_window;
+        let n = exit.output.len.min(window.1);
+        self.frame = caller;
+        if n == 0 {
+            self.clear_pending();
+            self.frame.pc = self.frame.pc.checked_add(1).ok_or(Stop::Halt)?;
+        } else {
+            let copy = CopyState {
+                source: CopySource::Returndata,
+                source_root: exit.output.root,
+                source_len: exit.output.len,
+                source_offset: 0,
+                dest: CopyDest::Memory,
+                dest_offset: window.0,
+                remaining: n,
+            };
+            self.set_pending(&Pending::Copy(copy));
+        }
+        Ok(())
+    }
+}
