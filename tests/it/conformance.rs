@@ -63,10 +63,11 @@ fn a_wrong_expected_root_is_a_failure_not_a_match() {
     assert!(matches!(summary.failures[0].1, conformance::Mismatch::StateRoot { .. }));
 }
 
-/// Every step of the VM and memory-focused state tests, and a sample of the steps of the
+/// Every step of the VM, memory and call-code state tests, and a sample of the steps of the
 /// world-focused ones (storage, refunds, account reads and EXTCODECOPY, transient storage,
-/// access lists, blob and context opcodes), checked against the one-step executor: no
-/// mismatch, every root matched, and every opcode the executor runs is among those checked.
+/// access lists, blob and context opcodes, calls, reverts and SELFDESTRUCT; frame boundaries
+/// are always checked), checked against the one-step executor: no mismatch, every root
+/// matched, and every opcode the executor runs is among those checked.
 /// (The whole corpus runs by command, `refute conformance --steps all`; the loops of
 /// `vmPerformance` alone are 140 million steps, too long for the test suite.)
 #[test]
@@ -85,6 +86,8 @@ fn the_steps_of_the_vm_memory_and_world_tests_match_the_executor() {
         "stStackTests",
         "stShift",
         "Shanghai/stEIP3855-push0",
+        "stCallCodes",
+        "stCallDelegateCodesHomestead",
     ];
     let sampled = [
         "stSLoadTest",
@@ -100,6 +103,10 @@ fn the_steps_of_the_vm_memory_and_world_tests_match_the_executor() {
         "Cancun/stEIP4844-blobtransactions",
         "Pyspecs/cancun/eip7516_blobgasfee",
         "stExample",
+        "stSystemOperationsTest",
+        "stRevertTest",
+        "stStaticFlagEnabled",
+        "stZeroCallsRevert",
     ];
     let run = |folders: &[&str], selection| {
         let files =

@@ -7,6 +7,7 @@
 //! [`Eip7610`](crate::Eip7610) inspector, the one rule of the corpus revm 43 lacks.
 
 mod blockchain;
+mod boundary;
 mod state;
 mod steps;
 mod world;

@@ -20,22 +20,36 @@
 //! settled when revm ends the frame, against revm's outcome (success for STOP, an error for a
 //! halt).
 //!
-//! Scope (spec §5, Engine I): the check covers each frame's own state, the block and
-//! transaction contexts (spec §4.4), read from revm's context, the log chain, kept per
-//! transaction from the logs revm emits (restored when a frame fails, as the frame's
-//! checkpoint restores it), and — when the checker is given the pre-state
-//! ([`StepChecker::with_pre_state`]) — the world: state root, warm sets, transient storage
-//! (kept by replaying revm's journal, see `world.rs`) and the refund counter (revm's per-frame
-//! refunds summed over the live frames). The caller chain, the `created` set and the frames'
-//! checkpoints are held at zero: the steps checked never read them (spec §5.2), and frame
-//! entry and exit are Engine II's.
+//! Frame boundaries (spec §6) are checked as chains (`boundary.rs`): at a CALL-family opcode
+//! the prover ([`BoundaryRun`]) builds the opening step, the input micro-steps and the entry
+//! step over the tracked world, the executor runs each on its previous output, and the state
+//! after the entry is settled at the callee's first instruction against the frame revm
+//! started (or, for a call that ends at entry — no code, too deep, too little balance —, at
+//! the caller's next instruction). RETURN, REVERT and SELFDESTRUCT run their ending step,
+//! output micro-steps, the exit step and the copy into the caller's return window; after STOP
+//! or a halt, the exit step runs once revm has ended the frame. The caller's state after the
+//! exit is settled at its next instruction, so every boundary step counts as checked only
+//! when revm's state agrees. Boundary steps are always checked, sampled or not.
+//!
+//! Scope: the check covers each frame's own state, the caller chain, the frames' checkpoints,
+//! the block and transaction contexts (spec §4.4), read from revm's context, the log chain,
+//! kept per transaction from the logs revm emits, and — when the checker is given the
+//! pre-state ([`StepChecker::with_pre_state`]) — the world: state root, warm sets, transient
+//! storage (kept by replaying revm's journal, see `world.rs`) and the refund counter (revm's
+//! per-frame refunds summed over the live frames). Creates (CREATE, CREATE2 and their exits),
+//! calls into precompiles and the top frame's exit (transaction end) are counted as
+//! unsupported; the `created` set is held empty and the transaction accumulators are the
+//! prover's (the EIP-161/6780 deletions they drive happen at transaction end).
 
-use super::world::WorldTracker;
+use super::{
+    boundary::{Counts, Stopped, drive},
+    world::WorldTracker,
+};
 use crate::Result;
 use crate::machine::{
-    Chain, CodeTree, Contexts, Family, FrameExit, FrameKind, FrameSnapshot, MachineState, MicroRun,
-    MicroStepKind, OPCODES, PendingKind, Stack, Status, WordTree, WorldView, execute, hash_pair,
-    log_item, reads_world,
+    BoundaryRun, Bytes32Tree, Chain, Checkpoint, CodeTree, Contexts, Family, FrameExit, FrameKind,
+    FrameSnapshot, HeldFrame, MachineState, MicroRun, MicroStepKind, OPCODES, Pending, PendingKind,
+    Stack, Status, TxAccumulators, WordTree, WorldView, execute, hash_pair, log_item, reads_world,
 };
 use crate::trace::world::{prove_world, world_contexts};
 use alloy_primitives::{B256, Bytes, Log, U256, keccak256};
@@ -120,11 +134,18 @@ impl StepReport {
 #[derive(Clone, Copy, Debug)]
 enum Prediction {
     /// The post-state commitment the executor computed, after `micro` micro-steps (counted
-    /// by [`MicroStepKind`]: absorb, pad, word) following the opening step.
-    Post { commitment: B256, opcode: u8, pc: u32, micro: [u64; 3] },
+    /// by [`MicroStepKind`]: absorb, pad, word) following the opening step, and the boundary
+    /// steps of `boundary` (spec §6).
+    Post { commitment: B256, opcode: u8, pc: u32, micro: [u64; 3], boundary: Counts },
     /// The executor ended the frame (STOP or an exceptional halt): revm must end it here,
     /// with success iff `success`.
     Exit { commitment: B256, opcode: u8, pc: u32, success: bool },
+    /// The executor left the frame through its exit step (the prediction for where it went
+    /// sits on the caller): revm must end the frame here.
+    Left { opcode: u8, pc: u32 },
+    /// The top frame ended with RETURN, REVERT or SELFDESTRUCT: revm must end it here with
+    /// this success, gas left and output (its exit is the transaction's end).
+    Ended { opcode: u8, pc: u32, success: bool, gas: u64, output: Bytes32Tree, boundary: Counts },
 }
 
 /// How revm ended a frame: success or not, and the gas left.
@@ -132,12 +153,28 @@ enum Prediction {
 struct FrameEnd {
     success: bool,
     gas: u64,
+    /// The output's word-tree commitment (spec §2.1).
+    output: Bytes32Tree,
 }
 
 impl FrameEnd {
-    fn of(result: InstructionResult, gas: u64) -> Self {
-        Self { success: result.is_ok(), gas }
+    fn of(result: InstructionResult, gas: u64, output: &[u8]) -> Self {
+        let tree = WordTree::from_bytes(output).unwrap_or_else(|_| WordTree::empty());
+        let output = Bytes32Tree { len: output.len() as u32, root: tree.root() };
+        Self { success: result.is_ok(), gas, output }
     }
+}
+
+/// A callee the executor entered at a call's entry step, waiting for revm to start it.
+#[derive(Clone, Debug)]
+struct Entering {
+    commitment: B256,
+    opcode: u8,
+    pc: u32,
+    boundary: Counts,
+    callee: HeldFrame,
+    callers: (u16, B256),
+    caller: (HeldFrame, B256),
 }
 
 #[derive(Debug)]
@@ -160,6 +197,15 @@ struct LiveFrame {
     refund_base: i64,
     /// revm's refund of this frame at its last step (its own and its finished callees').
     refunded: i64,
+    /// What the frame restores when it fails (spec §4.3) and the accumulators it entered
+    /// with.
+    checkpoint: Checkpoint,
+    entry_accumulators: TxAccumulators,
+    /// The caller chain while this frame is current: `(depth, accumulator)`.
+    callers: (u16, B256),
+    /// The caller as the entry step pushed it, with the chain below it (`None` for the top
+    /// frame, and for callees whose entry was not checked: their exits are not run).
+    caller: Option<(HeldFrame, B256)>,
 }
 
 /// The inspector that checks steps as revm executes them; see the module docs.
@@ -183,6 +229,12 @@ pub struct StepChecker {
     logs: Chain,
     /// The log chain at each CALL/CREATE, restored when the callee fails.
     log_checkpoints: Vec<Chain>,
+    /// The transaction's accumulators (spec §4.4), as the boundary steps left them.
+    accumulators: TxAccumulators,
+    /// A callee the executor entered, for revm's next frame.
+    entering: Option<Entering>,
+    /// The transaction creates a contract: its frame is a create frame.
+    top_is_create: bool,
     report: StepReport,
 }
 
@@ -201,6 +253,9 @@ impl StepChecker {
             world: None,
             logs: Chain::default(),
             log_checkpoints: Vec::new(),
+            accumulators: TxAccumulators::default(),
+            entering: None,
+            top_is_create: false,
             report: StepReport::default(),
         }
     }
@@ -228,12 +283,16 @@ impl StepChecker {
     /// docs).
     fn header(&self, frame_hash: B256) -> MachineState {
         let refund = self.frames.last().map(|f| f.refund_base + f.refunded).unwrap_or(0);
-        self.header_with_refund(frame_hash, refund)
+        let callers = self.frames.last().map_or((0, B256::ZERO), |f| f.callers);
+        self.header_with(frame_hash, refund, callers)
     }
 
-    /// [`Self::header`] with the refund counter given (for a frame already popped).
-    fn header_with_refund(&self, frame_hash: B256, refund: i64) -> MachineState {
+    /// [`Self::header`] with the refund counter and caller chain given (for a frame already
+    /// popped).
+    fn header_with(&self, frame_hash: B256, refund: i64, callers: (u16, B256)) -> MachineState {
         let mut state = header(frame_hash, self.logs);
+        state.callers = callers;
+        state.accumulators = self.accumulators.hash();
         if let Some(contexts) = &self.contexts {
             state.block_hash = contexts.block.hash();
             state.tx_hash = contexts.tx.hash();
@@ -286,19 +345,26 @@ impl StepChecker {
                 name(opcode)
             )),
             Some(Prediction::Exit { commitment, opcode, pc, success }) => {
-                let actual = end.filter(|end| end.success == success).and_then(|end| {
-                    // The exit's post-state as revm left the frame: the step's pre-state with
-                    // revm's gas (all of it consumed by a halt), and the pending exit.
-                    let mut exited = frame.snapshot.frame().ok()?;
-                    exited.gas = if end.success { end.gas } else { 0 };
-                    let refund = frame.refund_base + frame.refunded;
-                    let mut state = self.header_with_refund(exited.hash(), refund);
-                    state.pending_kind = PendingKind::FrameExit;
-                    state.pending_hash = FrameExit::empty(end.success).hash();
-                    Some(state.commitment())
+                // The exit's post-state as revm left the frame: the step's pre-state with
+                // revm's gas (all of it consumed by a halt), and the pending exit.
+                let exited = end.filter(|end| end.success == success).map(|end| {
+                    let mut snapshot = frame.snapshot.clone();
+                    snapshot.gas = if end.success { end.gas } else { 0 };
+                    snapshot
                 });
-                if actual == Some(commitment) {
-                    self.pass(opcode, [0; 3]);
+                let actual = exited.as_ref().and_then(|snapshot| {
+                    let refund = frame.refund_base + frame.refunded;
+                    let mut state =
+                        self.header_with(snapshot.frame().ok()?.hash(), refund, frame.callers);
+                    state.pending_kind = PendingKind::FrameExit;
+                    state.pending_hash = FrameExit::empty(success).hash();
+                    Some(state)
+                });
+                if actual.map(|state| state.commitment()) == Some(commitment) {
+                    self.pass(opcode, [0; 3], Counts::default());
+                    if let (Some(snapshot), Some(state)) = (exited, actual) {
+                        self.run_exit(&frame, snapshot, state, success, opcode, pc);
+                    }
                 } else {
                     self.report.mismatch(format!(
                         "{} at pc {pc}: the executor's frame exit (success {success}) differs \
@@ -307,21 +373,228 @@ impl StepChecker {
                     ));
                 }
             }
+            Some(Prediction::Left { opcode, pc }) if end.is_none() => {
+                self.report.mismatch(format!(
+                    "{} at pc {pc}: the executor left the frame, revm did not end it",
+                    name(opcode)
+                ));
+            }
+            Some(Prediction::Left { .. }) => {}
+            Some(Prediction::Ended { opcode, pc, success, gas, output, boundary }) => {
+                let agrees = end.is_some_and(|end| {
+                    end.success == success && end.gas == gas && end.output == output
+                });
+                if agrees {
+                    self.pass(opcode, [0; 3], boundary);
+                } else {
+                    self.report.mismatch(format!(
+                        "{} at pc {pc}: the executor's end of the transaction's frame (success \
+                         {success}, gas {gas}, output {} bytes) differs from revm's ({end:?})",
+                        name(opcode),
+                        output.len
+                    ));
+                }
+            }
             None => {}
         }
     }
 
-    fn pass(&mut self, opcode: u8, micro: [u64; 3]) {
+    /// The exit step after STOP or a halt in a callee whose entry was checked, and the
+    /// caller's state after it, predicted on the caller (now the innermost live frame).
+    fn run_exit(
+        &mut self,
+        frame: &LiveFrame,
+        snapshot: FrameSnapshot,
+        state: MachineState,
+        success: bool,
+        opcode: u8,
+        pc: u32,
+    ) {
+        let Some(caller) = frame.caller.clone() else { return };
+        let held = HeldFrame {
+            snapshot,
+            checkpoint: frame.checkpoint,
+            accumulators: frame.entry_accumulators,
+        };
+        let outcome =
+            self.boundary_run_of(held, Some(caller), frame.callers, state).and_then(|mut run| {
+                run.pending = Some(Pending::Exit(FrameExit::empty(success)));
+                let mut counts = Counts::default();
+                let stopped = drive(&mut run, state.commitment(), false, &mut counts)?;
+                Ok(stopped.map(|stopped| (stopped, counts)))
+            });
+        match outcome {
+            Ok(Ok((Stopped::Resumed { commitment, accumulators }, boundary))) => {
+                self.accumulators = accumulators;
+                if let Some(caller) = self.frames.last_mut() {
+                    caller.prediction =
+                        Some(Prediction::Post { commitment, opcode, pc, micro: [0; 3], boundary });
+                }
+            }
+            Ok(Ok(_)) => self.report.mismatch(format!(
+                "{} at pc {pc}: the exit did not return to the caller",
+                name(opcode)
+            )),
+            Ok(Err(why)) => {
+                self.report.mismatch(format!("{} at pc {pc}: exit: {why}", name(opcode)))
+            }
+            Err(e) => {
+                let kind = format!("{} exit: {e}", name(opcode));
+                *self.report.unsupported.entry(kind).or_default() += 1;
+            }
+        }
+    }
+
+    /// Brings the world up to revm's journal. Called at each checked or settled step and at
+    /// each frame's end: a frame's revert truncates the journal, and a sync before the
+    /// caller appends again is what lets the follower see the truncation (between two
+    /// sparse syncs a revert followed by new entries would look like growth).
+    fn sync_world<CTX: ContextTr<Journal: JournalExt>>(&mut self, context: &mut CTX) {
+        if let Some(tracker) = &mut self.world
+            && tracker.sync(context).is_err()
+        {
+            self.world = None; // cannot happen: every node the store needs, it made
+            self.report.mismatch("the world could not follow revm's journal".into());
+        }
+    }
+
+    /// The checkpoint a frame entered now restores (spec §4.3).
+    fn checkpoint_now(&self) -> Checkpoint {
+        let state = self.header(B256::ZERO);
+        Checkpoint {
+            state_root: state.state_root,
+            warm_addresses: state.warm_addresses,
+            warm_slots: state.warm_slots,
+            transient: state.transient,
+            created: state.created,
+            refund: state.refund,
+            logs: state.logs,
+            accumulators: state.accumulators,
+        }
+    }
+
+    /// The prover's machine at `frame`'s current state `pre` (spec §6).
+    fn boundary_run(&self, frame: &LiveFrame, pre: MachineState) -> Result<BoundaryRun<'_>> {
+        let held = HeldFrame {
+            snapshot: frame.snapshot.clone(),
+            checkpoint: frame.checkpoint,
+            accumulators: frame.entry_accumulators,
+        };
+        self.boundary_run_of(held, frame.caller.clone(), frame.callers, pre)
+    }
+
+    fn boundary_run_of(
+        &self,
+        held: HeldFrame,
+        caller: Option<(HeldFrame, B256)>,
+        callers: (u16, B256),
+        state: MachineState,
+    ) -> Result<BoundaryRun<'_>> {
+        static NO_CODES: std::sync::OnceLock<HashMap<B256, Bytes>> = std::sync::OnceLock::new();
+        let (world, codes) = match &self.world {
+            Some(tracker) => (tracker.world.overlay(), tracker.codes()),
+            None => {
+                let mut world = crate::machine::World::default();
+                world.roots.state_root = state.state_root;
+                world.roots.warm_addresses = state.warm_addresses;
+                world.roots.warm_slots = state.warm_slots;
+                world.roots.transient = state.transient;
+                (world, NO_CODES.get_or_init(HashMap::new))
+            }
+        };
+        let block = self
+            .contexts
+            .as_ref()
+            .map(|c| c.block)
+            .ok_or(crate::Error::UnsupportedStep { opcode: 0, reason: "no block context" })?;
+        let base = match &caller {
+            Some((_, below)) => (callers.0.saturating_sub(1), *below),
+            None => callers,
+        };
+        let mut run = BoundaryRun::new(
+            state,
+            held,
+            caller.into_iter().collect(),
+            world,
+            codes,
+            block,
+            self.accumulators,
+        );
+        run.base = base;
+        Ok(run)
+    }
+
+    /// Where a chain of boundary steps started at `opcode` stopped, as a prediction for the
+    /// frame that is current (or, after an exit, for its caller).
+    fn stopped(
+        &mut self,
+        opcode: u8,
+        pc: u32,
+        stopped: Stopped,
+        boundary: Counts,
+    ) -> Option<Prediction> {
+        match stopped {
+            Stopped::Resumed { commitment, accumulators } => {
+                self.accumulators = accumulators;
+                let post = Prediction::Post { commitment, opcode, pc, micro: [0; 3], boundary };
+                if matches!(opcode, 0xf3 | 0xfd | 0xff) {
+                    // The frame exited into its caller: the prediction is the caller's.
+                    let n = self.frames.len();
+                    if let Some(caller) = n.checked_sub(2).and_then(|k| self.frames.get_mut(k)) {
+                        caller.prediction = Some(post);
+                    }
+                    Some(Prediction::Left { opcode, pc })
+                } else {
+                    Some(post)
+                }
+            }
+            Stopped::Entered(entered) => {
+                let super::boundary::Entered { commitment, accumulators, callee, callers, caller } =
+                    *entered;
+                self.accumulators = accumulators;
+                self.entering =
+                    Some(Entering { commitment, opcode, pc, boundary, callee, callers, caller });
+                None
+            }
+            Stopped::TopEnded { .. } if self.top_is_create => {
+                // A create transaction's frame deposits its output as code (spec §6.4).
+                let kind = format!("{}: a create transaction's code deposit", name(opcode));
+                *self.report.unsupported.entry(kind).or_default() += 1;
+                None
+            }
+            Stopped::TopEnded { success, gas, output } => {
+                Some(Prediction::Ended { opcode, pc, success, gas, output, boundary })
+            }
+        }
+    }
+
+    fn pass(&mut self, opcode: u8, micro: [u64; 3], boundary: Counts) {
         let by_opcode = &mut self.report.checked_by_opcode;
-        *by_opcode.entry(name(opcode)).or_default() += 1;
+        // A chain that starts at an exit (after STOP or a halt) counts only its boundary
+        // steps: the opcode step was counted when the frame's end was settled.
+        let opcode_step = u64::from(boundary.opening > 0 || boundary.total() == 0);
+        if opcode_step > 0 {
+            *by_opcode.entry(name(opcode)).or_default() += 1;
+        }
         for (kind, n) in MICRO_KINDS.iter().zip(micro).filter(|(_, n)| *n > 0) {
             let key = format!("{}/{}", name(opcode), kind.name());
             *by_opcode.entry(key).or_default() += n;
         }
-        self.report.checked += 1 + micro.iter().sum::<u64>();
+        for (kind, n) in boundary.named().into_iter().filter(|(_, n)| *n > 0) {
+            *by_opcode.entry(format!("{}/{kind}", name(opcode))).or_default() += n;
+        }
+        self.report.checked +=
+            opcode_step + micro.iter().sum::<u64>() + boundary.total() - boundary.opening;
     }
 
     fn end_frame(&mut self, end: FrameEnd) {
+        if let Some(entering) = self.entering.take() {
+            self.report.mismatch(format!(
+                "{} at pc {}: the executor entered a callee revm did not run",
+                name(entering.opcode),
+                entering.pc
+            ));
+        }
         let checkpoint = self.log_checkpoints.pop();
         if let Some(depth) = self.calls.pop() {
             self.next_kind = None;
@@ -527,6 +800,44 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
             return_window: (0, 0),
             checkpoint: B256::ZERO,
         };
+        let mut snapshot = snapshot;
+        let parent_callers = self.frames.last().map(|f| f.callers);
+        let (checkpoint, entry_accumulators, callers, caller, prediction) =
+            match (parent_callers, self.entering.take()) {
+                // The callee the executor entered: its header fields and the prediction of its
+                // first state, settled at its first step.
+                (Some(_), Some(entering)) => {
+                    snapshot.return_window = entering.callee.snapshot.return_window;
+                    snapshot.checkpoint = entering.callee.snapshot.checkpoint;
+                    let prediction = Prediction::Post {
+                        commitment: entering.commitment,
+                        opcode: entering.opcode,
+                        pc: entering.pc,
+                        micro: [0; 3],
+                        boundary: entering.boundary,
+                    };
+                    (
+                        entering.callee.checkpoint,
+                        entering.callee.accumulators,
+                        entering.callers,
+                        Some(entering.caller),
+                        Some(prediction),
+                    )
+                }
+                // A frame whose entry was not checked (a create): consistent header fields, no
+                // exit check.
+                (Some((depth, _)), None) => {
+                    let checkpoint = self.checkpoint_now();
+                    snapshot.checkpoint = checkpoint.hash();
+                    (checkpoint, self.accumulators, (depth + 1, B256::ZERO), None, None)
+                }
+                // The transaction's frame.
+                (None, _) => {
+                    let checkpoint = self.checkpoint_now();
+                    snapshot.checkpoint = checkpoint.hash();
+                    (checkpoint, self.accumulators, (0, B256::ZERO), None, None)
+                }
+            };
         self.frames.push(LiveFrame {
             snapshot,
             last_opcode: None,
@@ -534,10 +845,14 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
             synced: false,
             call_since_sync: false,
             returndata: Bytes::new(),
-            prediction: None,
+            prediction,
             oversized_code,
             refund_base,
             refunded: 0,
+            checkpoint,
+            entry_accumulators,
+            callers,
+            caller,
         });
     }
 
@@ -547,14 +862,27 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         let opcode = frame.snapshot.code_byte(interp.bytecode.pc());
         let (oversized_code, settling) = (frame.oversized_code, frame.prediction.is_some());
         let family = OPCODES[opcode as usize].family;
+        // SELFDESTRUCT of an account created in this transaction needs the `created` set,
+        // which arrives with creates (spec §6.4).
+        let created_here = opcode == 0xff && {
+            use revm::context::JournalTr;
+            let address = frame.snapshot.address;
+            context.journal_ref().evm_state().get(&address).is_some_and(|a| a.is_created_locally())
+        };
         if oversized_code {
             *self.report.unsupported.entry("code over 131072 bytes".into()).or_default() += 1;
+        } else if created_here {
+            let kind = "SELFDESTRUCT of an account created in the transaction".to_owned();
+            *self.report.unsupported.entry(kind).or_default() += 1;
         } else if unchecked(family) || (reads_world(opcode) && self.world.is_none()) {
             *self.report.unsupported.entry(name(opcode)).or_default() += 1;
         }
-        let followed =
-            !oversized_code && !unchecked(family) && (!reads_world(opcode) || self.world.is_some());
-        let check = followed && self.selected(opcode);
+        let followed = !oversized_code
+            && !created_here
+            && !unchecked(family)
+            && (!reads_world(opcode) || self.world.is_some());
+        // Boundary steps are always checked: the callee's header and its exit need them.
+        let check = followed && (self.selected(opcode) || family == Family::Boundary);
 
         let Some(frame) = self.frames.last_mut() else { return };
         // Bring the frame's snapshot up to revm's state only when a step is settled or
@@ -562,12 +890,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         frame.refunded = interp.gas.refunded();
         if settling || check {
             sync(frame, interp);
-            if let Some(tracker) = &mut self.world
-                && tracker.sync(context).is_err()
-            {
-                self.world = None; // cannot happen: every node the store needs, it made
-                self.report.mismatch("the world could not follow revm's journal".into());
-            }
+            self.sync_world(context);
         }
         let Some(frame) = self.frames.last_mut() else { return };
         frame.synced = settling || check;
@@ -584,13 +907,13 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         if let (Some(prediction), Some(actual)) = (prediction, actual) {
             let actual = actual.map(|hash| self.header(hash).commitment());
             match prediction {
-                Prediction::Post { commitment, opcode, pc, micro } => {
+                Prediction::Post { commitment, opcode, pc, micro, boundary } => {
                     if actual.ok() == Some(commitment) {
-                        self.pass(opcode, micro);
+                        self.pass(opcode, micro, boundary);
                     } else {
-                        let after = match micro.iter().sum::<u64>() {
+                        let after = match micro.iter().sum::<u64>() + boundary.total() {
                             0 => String::new(),
-                            n => format!(" after {n} micro-steps"),
+                            n => format!(" after {n} micro- and boundary steps"),
                         };
                         self.report.mismatch(format!(
                             "{} at pc {pc}: the executor's post-state{after} differs from revm's",
@@ -598,7 +921,9 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
                         ));
                     }
                 }
-                Prediction::Exit { opcode, pc, .. } => self.report.mismatch(format!(
+                Prediction::Exit { opcode, pc, .. }
+                | Prediction::Left { opcode, pc }
+                | Prediction::Ended { opcode, pc, .. } => self.report.mismatch(format!(
                     "{} at pc {pc}: the executor ended the frame, revm continued",
                     name(opcode)
                 )),
@@ -616,6 +941,9 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
             let mut witness = snapshot.witness(pre)?;
             if let Some(contexts) = &self.contexts {
                 contexts.complete(opcode, &mut witness)?;
+            }
+            if family == Family::Boundary {
+                witness.accumulators = Some(self.accumulators);
             }
             if reads_world(opcode) {
                 self.world_witness(pre.commitment(), opcode, &mut witness);
@@ -636,23 +964,47 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
             };
             let exit = [false, true].into_iter().find(|&success| exit_with(success) == post);
             Ok(match exit {
-                Some(success) => Ok((post, [0; 3], Some(success))),
+                Some(success) => Ok(Outcome::Exit(post, success)),
                 None if family == Family::Micro => {
                     run_micro_steps(snapshot, pre, post, self.world_view())?
-                        .map(|(post, micro)| (post, micro, None))
+                        .map(|(post, micro)| Outcome::Post(post, micro))
                 }
-                None => Ok((post, [0; 3], None)),
+                None if family == Family::Boundary => {
+                    let mut run = self.boundary_run(frame, pre)?;
+                    let mut counts = Counts::default();
+                    drive(&mut run, pre.commitment(), true, &mut counts)?.and_then(|stopped| {
+                        // The executor's own opening (over the checker's witness) agrees with
+                        // the prover's, checked as the chain's first step.
+                        if counts.opening != 1 {
+                            return Err("the prover did not run the opening step".into());
+                        }
+                        Ok(Outcome::Boundary(Box::new(stopped), counts))
+                    })
+                }
+                None => Ok(Outcome::Post(post, [0; 3])),
             })
         });
         let prediction = match outcome {
-            Ok(Ok((commitment, micro, None))) => {
-                Some(Prediction::Post { commitment, opcode, pc, micro })
-            }
-            Ok(Ok((commitment, _, Some(success)))) => {
+            Ok(Ok(Outcome::Post(commitment, micro))) => Some(Prediction::Post {
+                commitment,
+                opcode,
+                pc,
+                micro,
+                boundary: Counts::default(),
+            }),
+            Ok(Ok(Outcome::Exit(commitment, success))) => {
                 Some(Prediction::Exit { commitment, opcode, pc, success })
+            }
+            Ok(Ok(Outcome::Boundary(stopped, boundary))) => {
+                self.stopped(opcode, pc, *stopped, boundary)
             }
             Ok(Err(why)) => {
                 self.report.mismatch(format!("{} at pc {pc}: {why}", name(opcode)));
+                None
+            }
+            Err(crate::Error::UnsupportedStep { reason, .. }) if family == Family::Boundary => {
+                let kind = format!("{}: {reason}", name(opcode));
+                *self.report.unsupported.entry(kind).or_default() += 1;
                 None
             }
             Err(e) => {
@@ -678,11 +1030,18 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         None
     }
 
-    fn call_end(&mut self, _context: &mut CTX, _inputs: &CallInputs, outcome: &mut CallOutcome) {
-        self.end_frame(FrameEnd::of(outcome.result.result, outcome.result.gas.remaining()));
+    fn call_end(&mut self, context: &mut CTX, _inputs: &CallInputs, outcome: &mut CallOutcome) {
+        let result = &outcome.result;
+        self.end_frame(FrameEnd::of(result.result, result.gas.remaining(), &result.output));
+        // After the frame's end is settled (against the world it ended in): revm has already
+        // reverted a failed frame's journal entries.
+        self.sync_world(context);
     }
 
     fn create(&mut self, _context: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
+        if self.frames.is_empty() {
+            self.top_is_create = true;
+        }
         self.calls.push(self.frames.len());
         self.log_checkpoints.push(self.logs);
         self.next_kind = Some(match inputs.scheme() {
@@ -694,11 +1053,15 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
 
     fn create_end(
         &mut self,
-        _context: &mut CTX,
+        context: &mut CTX,
         _inputs: &CreateInputs,
         outcome: &mut CreateOutcome,
     ) {
-        self.end_frame(FrameEnd::of(outcome.result.result, outcome.result.gas.remaining()));
+        let result = &outcome.result;
+        self.end_frame(FrameEnd::of(result.result, result.gas.remaining(), &result.output));
+        // After the frame's end is settled (against the world it ended in): revm has already
+        // reverted a failed frame's journal entries.
+        self.sync_world(context);
     }
 
     fn log(&mut self, _context: &mut CTX, log: Log) {
@@ -707,8 +1070,17 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
     }
 }
 
-/// Families whose steps the checker does not follow yet: frame boundaries (the checker
-/// follows one frame at a time until Engine II's frame steps are traced) and creates.
+/// Families whose steps the checker does not follow yet: creates.
 fn unchecked(family: Family) -> bool {
-    matches!(family, Family::Unsupported | Family::Boundary)
+    family == Family::Unsupported
+}
+
+/// What the executor did at a checked step.
+enum Outcome {
+    /// A post-state in the frame (after micro-steps, if any).
+    Post(B256, [u64; 3]),
+    /// The frame ended (STOP or an exceptional halt) with this success.
+    Exit(B256, bool),
+    /// A chain of boundary steps (spec §6) and where it stopped.
+    Boundary(Box<Stopped>, Counts),
 }

@@ -41,8 +41,11 @@ pub struct BoundaryRun<'c> {
     pub state: MachineState,
     /// The current frame.
     pub frame: HeldFrame,
-    /// The caller frames, outermost first, each with the caller chain's accumulator below it.
+    /// The caller frames held in full, outermost first, each with the caller chain's
+    /// accumulator below it (an exit pops the last; the frames below them need not be held).
     pub callers: Vec<(HeldFrame, B256)>,
+    /// The caller chain below the held callers: `(depth, accumulator)`.
+    pub base: (u16, B256),
     /// The world, at the header's roots.
     pub world: World,
     /// Account code by code hash.
@@ -87,6 +90,7 @@ impl<'c> BoundaryRun<'c> {
             state,
             frame,
             callers,
+            base: (0, B256::ZERO),
             world,
             codes,
             block,
@@ -115,15 +119,20 @@ impl<'c> BoundaryRun<'c> {
             warm_slots: roots.warm_slots,
             transient: roots.transient,
             frame_hash: self.frame.snapshot.frame()?.hash(),
-            callers: (self.callers.len() as u16, self.chain()),
+            callers: (self.depth(), self.chain()),
             accumulators: self.accumulators.hash(),
             ..self.state
         })
     }
 
+    /// The number of caller frames.
+    pub fn depth(&self) -> u16 {
+        self.base.0 + self.callers.len() as u16
+    }
+
     /// The caller chain's accumulator.
     fn chain(&self) -> B256 {
-        self.callers.last().map_or(B256::ZERO, |(frame, below)| {
+        self.callers.last().map_or(self.base.1, |(frame, below)| {
             hash_pair(below, &frame.snapshot.frame().map(|f| f.hash()).unwrap_or_default())
         })
     }
@@ -224,7 +233,11 @@ impl<'c> BoundaryRun<'c> {
                 let Some((caller, below)) = self.callers.last() else {
                     return Err(unsupported(
                         0,
-                        "the top frame's exit: transaction end (spec §8.2)",
+                        if self.depth() == 0 {
+                            "the top frame's exit: transaction end (spec §8.2)"
+                        } else {
+                            "the exit of a frame whose entry was not run (creates)"
+                        },
                     ));
                 };
                 witness.caller_frame = Some(caller.snapshot.frame()?);
@@ -457,7 +470,7 @@ impl<'c> BoundaryRun<'c> {
 
     /// The entry step (the executor's `Step::enter`).
     fn enter(&mut self, call: &CallPending) -> Result<()> {
-        if self.callers.len() >= usize::from(CALL_DEPTH_LIMIT) {
+        if self.depth() >= CALL_DEPTH_LIMIT {
             self.end_call_early(call, false);
             return Ok(());
         }

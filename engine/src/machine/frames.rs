@@ -191,7 +191,7 @@ impl Step<'_> {
         }
         self.charge(cost)?;
         let created = self.tries().contains(self.header.created, address_key(me))?;
-        let mut nodes = self.witness.tries.clone();
+        let mut nodes = self.witness.tries.overlay();
         let mut root = root;
         if beneficiary != me {
             if !balance.is_zero() {
@@ -311,7 +311,7 @@ impl Step<'_> {
             }
             let receiver = self.tries().account(pre_root, call.target)?;
             if !call.value.is_zero() && from != call.target {
-                let mut nodes = self.witness.tries.clone();
+                let mut nodes = self.witness.tries.overlay();
                 let mut sender = sender;
                 sender.balance -= call.value;
                 let root =

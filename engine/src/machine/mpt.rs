@@ -30,6 +30,8 @@ use std::{
 #[derive(Clone, Debug, Default)]
 pub struct TrieWitness {
     nodes: Arc<HashMap<B256, Bytes>>,
+    /// Nodes shared read-only with another witness ([`TrieWitness::overlay`]).
+    base: Option<Arc<HashMap<B256, Bytes>>>,
     used: Option<Arc<Mutex<Vec<B256>>>>,
 }
 
@@ -49,7 +51,7 @@ trait NodeSource {
 
 impl NodeSource for TrieWitness {
     fn node(&self, hash: &B256) -> Option<&Bytes> {
-        let node = self.nodes.get(hash)?;
+        let node = self.lookup(hash)?;
         if let Some(used) = &self.used {
             used.lock().unwrap_or_else(PoisonError::into_inner).push(*hash);
         }
@@ -65,7 +67,7 @@ struct Recorder<'a> {
 
 impl NodeSource for Recorder<'_> {
     fn node(&self, hash: &B256) -> Option<&Bytes> {
-        let node = self.witness.nodes.get(hash)?;
+        let node = self.witness.lookup(hash)?;
         self.used.borrow_mut().push(*hash);
         Some(node)
     }
@@ -75,13 +77,31 @@ impl TrieWitness {
     /// A witness of these RLP-encoded nodes (as `eth_getProof` returns them, or any superset).
     pub fn new(nodes: impl IntoIterator<Item = Bytes>) -> Self {
         let nodes = nodes.into_iter().map(|node| (keccak256(&node), node)).collect();
-        Self { nodes: Arc::new(nodes), used: None }
+        Self { nodes: Arc::new(nodes), base: None, used: None }
+    }
+
+    /// A witness over the same nodes whose writes ([`TrieWitness::apply`]) go to a layer of
+    /// its own: several writes in one trie without copying the nodes (the executor's
+    /// multi-write steps, the prover's tentative runs). Recording carries over.
+    pub fn overlay(&self) -> Self {
+        match &self.base {
+            None => Self {
+                nodes: Arc::default(),
+                base: Some(self.nodes.clone()),
+                used: self.used.clone(),
+            },
+            Some(_) => self.clone(),
+        }
+    }
+
+    fn lookup(&self, hash: &B256) -> Option<&Bytes> {
+        self.nodes.get(hash).or_else(|| self.base.as_ref()?.get(hash))
     }
 
     /// A view of the same nodes that records every node a walk resolves; read the record
     /// with [`TrieWitness::recorded`].
     pub fn recording(&self) -> Self {
-        Self { nodes: self.nodes.clone(), used: Some(Arc::default()) }
+        Self { nodes: self.nodes.clone(), base: self.base.clone(), used: Some(Arc::default()) }
     }
 
     /// The nodes a recording view (or any clone of it) resolved so far, as a witness of its
@@ -90,18 +110,18 @@ impl TrieWitness {
         let Some(used) = &self.used else { return Self::default() };
         let used = used.lock().unwrap_or_else(PoisonError::into_inner);
         let nodes =
-            used.iter().filter_map(|hash| Some((*hash, self.nodes.get(hash)?.clone()))).collect();
-        Self { nodes: Arc::new(nodes), used: None }
+            used.iter().filter_map(|hash| Some((*hash, self.lookup(hash)?.clone()))).collect();
+        Self { nodes: Arc::new(nodes), base: None, used: None }
     }
 
     /// The number of nodes.
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.nodes.len() + self.base.as_ref().map_or(0, |base| base.len())
     }
 
     /// Whether the witness has no nodes.
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.len() == 0
     }
 
     /// The value at `key` in the trie with `root`, or `None` when the key is absent.
@@ -169,7 +189,7 @@ impl TrieWitness {
 
     /// The nodes, in no particular order (what a witness sends).
     pub fn nodes(&self) -> impl Iterator<Item = &Bytes> {
-        self.nodes.values()
+        self.nodes.values().chain(self.base.iter().flat_map(|base| base.values()))
     }
 
     fn minimal(&self, op: impl FnOnce(&Walk<'_, Recorder<'_>>) -> Result<()>) -> Result<Self> {
@@ -181,7 +201,7 @@ impl TrieWitness {
             .into_iter()
             .filter_map(|hash| Some((hash, self.nodes.get(&hash)?.clone())))
             .collect();
-        Ok(Self { nodes: Arc::new(nodes), used: None })
+        Ok(Self { nodes: Arc::new(nodes), base: None, used: None })
     }
 }
 

@@ -150,10 +150,12 @@ pub const OPCODES: [OpInfo; 256] = {
 };
 
 /// Whether a step of `opcode` reads the world (accounts, storage, warm sets, transient
-/// storage; spec §2.4): the [`Family::World`] opcodes, and EXTCODECOPY, whose opening step
-/// accesses an account and reads its code (spec §5.2).
+/// storage; spec §2.4): the [`Family::World`] opcodes, EXTCODECOPY, whose opening step
+/// accesses an account and reads its code (spec §5.2), and the calls and SELFDESTRUCT, which
+/// access an account (spec §6).
 pub const fn reads_world(opcode: u8) -> bool {
-    matches!(OPCODES[opcode as usize].family, Family::World) || opcode == 0x3c
+    matches!(OPCODES[opcode as usize].family, Family::World)
+        || matches!(opcode, 0x3c | 0xf1 | 0xf2 | 0xf4 | 0xfa | 0xff)
 }
 
 /// Immediate bytes of a PUSHn (0 for every other opcode).

@@ -238,6 +238,12 @@ impl World {
         Ok(world)
     }
 
+    /// The same world whose further writes go to a layer of their own (the store is shared,
+    /// not copied): a tentative run over the world (see [`TrieWitness::overlay`]).
+    pub fn overlay(&self) -> Self {
+        Self { store: self.store.overlay(), roots: self.roots }
+    }
+
     /// Reads through the store.
     pub fn tries(&self) -> Tries<'_> {
         Tries { nodes: &self.store }

@@ -315,10 +315,12 @@ pub(crate) fn prove_world(
 }
 
 /// Completes the contexts of a world step's witness: the block context (its coinbase is warm
-/// by rule) for account reads, the transaction context (`start_state_root`) for SSTORE.
+/// by rule) for account accesses, the transaction context (`start_state_root`) for SSTORE.
 pub(crate) fn world_contexts(contexts: &Contexts, opcode: u8, witness: &mut StepWitness) {
     match opcode {
-        0x31 | 0x3b | 0x3c | 0x3f => witness.block = Some(contexts.block),
+        0x31 | 0x3b | 0x3c | 0x3f | 0xf1 | 0xf2 | 0xf4 | 0xfa | 0xff => {
+            witness.block = Some(contexts.block);
+        }
         0x55 => witness.tx = Some(contexts.tx),
         _ => {}
     }
