@@ -33,3 +33,6 @@ pub use synthetic::{SyntheticProposal, SyntheticState, SyntheticTx, SyntheticVer
 pub use traces::{
     StepTrace, StepVerifier, TopTrace, padded_commitment, padded_state_after, padded_witness,
 };
+
+#[cfg(test)]
+mod tests;

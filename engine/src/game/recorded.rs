@@ -126,9 +126,9 @@ impl RecordedProposal {
     }
 
     /// The demo proposal: four real transactions recorded with the engine — snailtracer with
-    /// 60,000 and 35,000 gas (both run out of gas: `Failed`), a loop that hashes and stores 24
-    /// words and stops (`Succeeded`), and a loop growing memory until it runs out of gas —
-    /// each a few thousand steps at most.
+    /// 300,000 gas (2,964 steps, out of gas: `Failed`), a loop that hashes and stores 24 words
+    /// and stops (387 steps, `Succeeded`), snailtracer with 100,000 gas (952 steps), and a
+    /// loop growing memory until it runs out of 40,000 gas (4,653 steps).
     ///
     /// # Errors
     ///
@@ -136,9 +136,9 @@ impl RecordedProposal {
     pub fn demo(workloads: &Path) -> Result<Self> {
         let mut traces = Vec::new();
         for workload in [
-            Workload::snailtracer(workloads, 60_000)?,
+            Workload::snailtracer(workloads, 300_000)?,
             Workload::new(Bytes::from_static(HASH_AND_STORE), Bytes::new(), 1_000_000),
-            Workload::snailtracer(workloads, 35_000)?,
+            Workload::snailtracer(workloads, 100_000)?,
             Workload::new(Bytes::from_static(GROW_MEMORY), Bytes::new(), 40_000),
         ] {
             traces.push(workload.record()?.1);
