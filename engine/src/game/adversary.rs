@@ -95,7 +95,9 @@ impl fmt::Display for Strategy {
 
 /// A strategy name that is not one of [`Strategy::ALL`].
 #[derive(Debug, thiserror::Error)]
-#[error("unknown adversary `{0}`: expected one of wrong-root, lie-at-depth, lie-everywhere, top-agree-lower-lie, random, colluding, silent, last-second, one-step-boundary, freeloader")]
+#[error(
+    "unknown adversary `{0}`: expected one of wrong-root, lie-at-depth, lie-everywhere, top-agree-lower-lie, random, colluding, silent, last-second, one-step-boundary, freeloader"
+)]
 pub struct UnknownStrategy(pub String);
 
 impl FromStr for Strategy {
@@ -164,7 +166,11 @@ impl Belief {
             Self::Truth => truth_value(),
             Self::Everywhere => Ok(wrong()),
             Self::AtDepth(depth) => {
-                if position.depth() == depth { Ok(wrong()) } else { truth_value() }
+                if position.depth() == depth {
+                    Ok(wrong())
+                } else {
+                    truth_value()
+                }
             }
             Self::Forged { top_from, lower_from } => {
                 if position.depth() <= split_depth {
@@ -172,7 +178,10 @@ impl Belief {
                     return top(k, top_from);
                 }
                 let tx = tx.unwrap_or(u64::MAX);
-                let i = position.lower_trace_index(split_depth, max_depth).map_or(u64::MAX, |t| t as u64).saturating_add(1);
+                let i = position
+                    .lower_trace_index(split_depth, max_depth)
+                    .map_or(u64::MAX, |t| t as u64)
+                    .saturating_add(1);
                 let n = lower_len(truth, tx);
                 if tx < top_from || (tx == top_from && i <= lower_from) {
                     truth_value()
@@ -186,7 +195,10 @@ impl Belief {
                 if position.depth() <= split_depth {
                     return truth_value();
                 }
-                let i = position.lower_trace_index(split_depth, max_depth).map_or(u64::MAX, |t| t as u64).saturating_add(1);
+                let i = position
+                    .lower_trace_index(split_depth, max_depth)
+                    .map_or(u64::MAX, |t| t as u64)
+                    .saturating_add(1);
                 if i <= lower_from {
                     truth_value()
                 } else {
@@ -251,7 +263,9 @@ impl Adversary {
                 Belief::LowerOnly { lower_from: rng.random_range(0..longest.max(1)) }
             }
             Strategy::Random | Strategy::Freeloader => Belief::Truth,
-            Strategy::Colluding | Strategy::Silent | Strategy::LastSecond => forged(&mut rng, false),
+            Strategy::Colluding | Strategy::Silent | Strategy::LastSecond => {
+                forged(&mut rng, false)
+            }
             Strategy::OneStepBoundary => forged(&mut rng, true),
         };
         let salt = keccak256([address.as_slice(), &seed.to_be_bytes()].concat());
@@ -282,7 +296,9 @@ impl Adversary {
     pub fn root<T: TopTrace>(&self, truth: &T, depths: (u8, u8)) -> GameResult<Option<B256>> {
         let value = self.belief.value(truth, self.salt, depths, Position::ROOT, None)?;
         let true_root = value_at(truth, depths.0, depths.1, Position::ROOT, None)?;
-        Ok((value != true_root && !matches!(self.strategy, Strategy::Random | Strategy::Freeloader)).then_some(value))
+        Ok((value != true_root
+            && !matches!(self.strategy, Strategy::Random | Strategy::Freeloader))
+        .then_some(value))
     }
 
     /// Shares beliefs with `other` and supports its claims (collusion).
@@ -299,7 +315,12 @@ impl Adversary {
     /// # Errors
     ///
     /// [`super::GameError::Trace`] when the true trace cannot answer.
-    pub fn moves<V, T>(&mut self, game: &Game<V>, truth: &T, now: u64) -> GameResult<Vec<Move<V::Witness>>>
+    pub fn moves<V, T>(
+        &mut self,
+        game: &Game<V>,
+        truth: &T,
+        now: u64,
+    ) -> GameResult<Vec<Move<V::Witness>>>
     where
         V: StepVerifier,
         T: TopTrace,
@@ -325,7 +346,12 @@ impl Adversary {
         }
     }
 
-    fn counter_moves<V, T>(&mut self, game: &Game<V>, truth: &T, now: u64) -> GameResult<Vec<Move<V::Witness>>>
+    fn counter_moves<V, T>(
+        &mut self,
+        game: &Game<V>,
+        truth: &T,
+        now: u64,
+    ) -> GameResult<Vec<Move<V::Witness>>>
     where
         V: StepVerifier,
         T: TopTrace,
@@ -340,7 +366,8 @@ impl Adversary {
             if self.acted.contains(&i) || self.team.contains(&claim.claimant) {
                 continue;
             }
-            let countering_us = claim.parent.is_none_or(|p| self.team.contains(&claims[p].claimant));
+            let countering_us =
+                claim.parent.is_none_or(|p| self.team.contains(&claims[p].claimant));
             if !countering_us || game.is_resolved(i) {
                 continue;
             }
@@ -367,7 +394,8 @@ impl Adversary {
                 // A liar has no valid witness for its lie: it tries the true one.
                 let t = lower_index(&params, claim.position);
                 let index = if agree { t.saturating_add(1) } else { t };
-                let witness = padded_witness(truth, txs[i].unwrap_or(u64::MAX), index).map_err(super::GameError::Trace)?;
+                let witness = padded_witness(truth, txs[i].unwrap_or(u64::MAX), index)
+                    .map_err(super::GameError::Trace)?;
                 out.push(Move::Step { claim: i, is_attack: !agree, witness });
                 self.moves_made += 1;
                 continue;
@@ -380,7 +408,11 @@ impl Adversary {
             if position.depth() == params.split_depth + 1 && is_attack && value == claim.value {
                 value = forge(self.salt, b"split", i as u64, 0); // §3.3 forbids restating it
             }
-            out.push(if is_attack { Move::Attack { parent: i, value } } else { Move::Defend { parent: i, value } });
+            out.push(if is_attack {
+                Move::Attack { parent: i, value }
+            } else {
+                Move::Defend { parent: i, value }
+            });
             self.moves_made += 1;
             if self.strategy == Strategy::Silent {
                 break;
@@ -389,7 +421,12 @@ impl Adversary {
         Ok(out)
     }
 
-    fn random_moves<V, T>(&mut self, game: &Game<V>, truth: &T, now: u64) -> GameResult<Vec<Move<V::Witness>>>
+    fn random_moves<V, T>(
+        &mut self,
+        game: &Game<V>,
+        truth: &T,
+        now: u64,
+    ) -> GameResult<Vec<Move<V::Witness>>>
     where
         V: StepVerifier,
         T: TopTrace,
@@ -412,15 +449,26 @@ impl Adversary {
         if claim.depth() == params.max_depth {
             let t = lower_index(&params, claim.position);
             let index = if is_attack { t } else { t.saturating_add(1) };
-            let witness = padded_witness(truth, txs[i].unwrap_or(u64::MAX), index).map_err(super::GameError::Trace)?;
+            let witness = padded_witness(truth, txs[i].unwrap_or(u64::MAX), index)
+                .map_err(super::GameError::Trace)?;
             return Ok(vec![Move::Step { claim: i, is_attack, witness }]);
         }
         let Some(position) = claim.position.move_to(is_attack) else { return Ok(Vec::new()) };
         let value = if self.rng.random_bool(0.5) {
-            value_at(truth, params.split_depth, params.max_depth, position, move_tx(game, &txs, i, position))?
+            value_at(
+                truth,
+                params.split_depth,
+                params.max_depth,
+                position,
+                move_tx(game, &txs, i, position),
+            )?
         } else {
             B256::from(self.rng.random::<[u8; 32]>())
         };
-        Ok(vec![if is_attack { Move::Attack { parent: i, value } } else { Move::Defend { parent: i, value } }])
+        Ok(vec![if is_attack {
+            Move::Attack { parent: i, value }
+        } else {
+            Move::Defend { parent: i, value }
+        }])
     }
 }

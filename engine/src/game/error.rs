@@ -30,7 +30,9 @@ pub enum GameError {
         len: usize,
     },
     /// A move below the maximum depth; counter a claim at the maximum depth with a step (§4.1).
-    #[error("claim {index} is at the maximum depth {max_depth}: counter it with a step (game.md §4.1)")]
+    #[error(
+        "claim {index} is at the maximum depth {max_depth}: counter it with a step (game.md §4.1)"
+    )]
     MaxDepthReached {
         /// The claim moved against.
         index: usize,
@@ -38,7 +40,9 @@ pub enum GameError {
         max_depth: u8,
     },
     /// A step against a claim above the maximum depth (§5.1).
-    #[error("claim {index} is at depth {depth}, not the maximum depth {max_depth}: steps counter only max-depth claims (game.md §5.1)")]
+    #[error(
+        "claim {index} is at depth {depth}, not the maximum depth {max_depth}: steps counter only max-depth claims (game.md §5.1)"
+    )]
     NotAtMaxDepth {
         /// The claim stepped against.
         index: usize,
@@ -49,7 +53,9 @@ pub enum GameError {
     },
     /// A defence of the root claim or of a lower-level root (depth split + 1), which commit to
     /// the last state of their level: attack them or leave them (§4.2).
-    #[error("claim {index} commits to the last state of its level and cannot be defended: attack it (game.md §4.2)")]
+    #[error(
+        "claim {index} commits to the last state of its level and cannot be defended: attack it (game.md §4.2)"
+    )]
     CannotDefendRoot {
         /// The claim defended.
         index: usize,
@@ -66,7 +72,9 @@ pub enum GameError {
         must_equal: bool,
     },
     /// A bond other than the exact required amount (§4.4), in wei.
-    #[error("a claim at depth {depth} needs a bond of exactly {expected} wei, {paid} wei paid (game.md §4.4)")]
+    #[error(
+        "a claim at depth {depth} needs a bond of exactly {expected} wei, {paid} wei paid (game.md §4.4)"
+    )]
     WrongBond {
         /// The new claim's depth.
         depth: u8,
@@ -76,7 +84,9 @@ pub enum GameError {
         paid: u128,
     },
     /// The countering side's chess clock has run out for this claim (§4.3).
-    #[error("the clock to counter claim {index} ran out: {elapsed} s used of {max} s (game.md §4.3)")]
+    #[error(
+        "the clock to counter claim {index} ran out: {elapsed} s used of {max} s (game.md §4.3)"
+    )]
     ClockExpired {
         /// The claim countered.
         index: usize,
@@ -86,7 +96,9 @@ pub enum GameError {
         max: u64,
     },
     /// A claim resolved while it could still be countered (§6.1).
-    #[error("claim {index} can still be countered for {remaining} s: resolve it after its clock runs out (game.md §6.1)")]
+    #[error(
+        "claim {index} can still be countered for {remaining} s: resolve it after its clock runs out (game.md §6.1)"
+    )]
     ClockNotExpired {
         /// The claim.
         index: usize,
@@ -104,7 +116,9 @@ pub enum GameError {
         timestamp: u64,
     },
     /// The same value at the same position under the same parent already exists (§4.5).
-    #[error("claim {value} at position {position} under claim {parent} already exists (game.md §4.5)")]
+    #[error(
+        "claim {value} at position {position} under claim {parent} already exists (game.md §4.5)"
+    )]
     DuplicateClaim {
         /// The parent.
         parent: usize,
@@ -122,14 +136,18 @@ pub enum GameError {
         by: Address,
     },
     /// A defending step at the last leaf of a lower subgame, which has no post-state (§5.2).
-    #[error("claim {index} is the last leaf of its subgame: a defending step has no post-state (game.md §5.2)")]
+    #[error(
+        "claim {index} is the last leaf of its subgame: a defending step has no post-state (game.md §5.2)"
+    )]
     DefendLastLeaf {
         /// The claim.
         index: usize,
     },
     /// The step's result does not counter the claim (§5.3): the claim is consistent with
     /// the step.
-    #[error("the step against claim {index} does not counter it: step({pre}) = {post} is consistent with the claim (game.md §5.3)")]
+    #[error(
+        "the step against claim {index} does not counter it: step({pre}) = {post} is consistent with the claim (game.md §5.3)"
+    )]
     ValidStep {
         /// The claim.
         index: usize,
@@ -155,7 +173,9 @@ pub enum GameError {
         index: usize,
     },
     /// A claim resolved before one of its children (§6.1): resolve bottom-up.
-    #[error("claim {index} has an unresolved child {child}: resolve the child first (game.md §6.1)")]
+    #[error(
+        "claim {index} has an unresolved child {child}: resolve the child first (game.md §6.1)"
+    )]
     OutOfOrderResolution {
         /// The claim.
         index: usize,
@@ -173,7 +193,9 @@ pub enum GameError {
     },
     /// The claim a rule needs among a claim's ancestors is missing (a claim list not built by
     /// these rules, e.g. a hand-edited transcript).
-    #[error("no ancestor of claim {index} commits to position {position}'s trace index (game.md §2.3)")]
+    #[error(
+        "no ancestor of claim {index} commits to position {position}'s trace index (game.md §2.3)"
+    )]
     MissingTraceAncestor {
         /// The claim searched from.
         index: usize,
@@ -181,7 +203,9 @@ pub enum GameError {
         position: Position,
     },
     /// The step verifier could not compute a lower level's absolute pre-state (§3.2).
-    #[error("the absolute pre-state of transaction {tx} cannot be computed: {source} (game.md §3.2)")]
+    #[error(
+        "the absolute pre-state of transaction {tx} cannot be computed: {source} (game.md §3.2)"
+    )]
     Prestate {
         /// The disputed transaction's index.
         tx: u64,

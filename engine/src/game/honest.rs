@@ -39,13 +39,8 @@ pub fn claim_txs<V: StepVerifier>(game: &Game<V>) -> Vec<Option<u64>> {
         let tx = match claim.parent {
             Some(parent) if claim.depth() == split + 1 => {
                 let k = game.claims()[parent].position.index_at_depth() as u64;
-                Some(if claim.position.generalized_index() % 2 == 0
-                    && claim.position.parent() == Some(game.claims()[parent].position)
-                {
-                    k
-                } else {
-                    k + 1
-                })
+                let attack = claim.position.parent() == Some(game.claims()[parent].position);
+                Some(if attack { k } else { k + 1 })
             }
             Some(parent) if claim.depth() > split + 1 => txs[parent],
             _ => None,
@@ -80,7 +75,12 @@ pub fn value_at<T: TopTrace>(
 }
 
 /// The disputed transaction of a move from `parent` to `position` (§3.3).
-pub fn move_tx<V: StepVerifier>(game: &Game<V>, txs: &[Option<u64>], parent: usize, position: Position) -> Option<u64> {
+pub fn move_tx<V: StepVerifier>(
+    game: &Game<V>,
+    txs: &[Option<u64>],
+    parent: usize,
+    position: Position,
+) -> Option<u64> {
     let split = game.params().split_depth;
     if position.depth() == split + 1 {
         let parent_position = game.claims()[parent].position;
@@ -107,7 +107,8 @@ impl View {
         let mut supported = Vec::with_capacity(claims.len());
         let mut target = Vec::with_capacity(claims.len());
         for (i, claim) in claims.iter().enumerate() {
-            let value = value_at(trace, params.split_depth, params.max_depth, claim.position, txs[i])?;
+            let value =
+                value_at(trace, params.split_depth, params.max_depth, claim.position, txs[i])?;
             let agrees = value == claim.value;
             agree.push(agrees);
             match claim.parent {
@@ -129,7 +130,11 @@ impl View {
 /// Where the honest player counters claim `index`: its defence position when it agrees with
 /// the claim's value, else its attack position; `None` when it agrees with a claim that
 /// cannot be defended (the root, a lower root: §4.2).
-fn response_position<V: StepVerifier>(game: &Game<V>, index: usize, agree: bool) -> Option<Position> {
+fn response_position<V: StepVerifier>(
+    game: &Game<V>,
+    index: usize,
+    agree: bool,
+) -> Option<Position> {
     let claim = &game.claims()[index];
     if agree && (claim.parent.is_none() || claim.depth() == game.params().split_depth + 1) {
         return None;

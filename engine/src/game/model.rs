@@ -295,11 +295,17 @@ impl<V: StepVerifier> Game<V> {
     pub fn expires_at(&self, index: usize) -> GameResult<u64> {
         let claim = self.claim(index)?;
         let parent = claim.parent.map_or(0, |p| self.claims[p].clock.duration);
-        Ok(claim.clock.timestamp.saturating_add(self.params.max_clock_duration - parent.min(self.params.max_clock_duration)))
+        Ok(claim.clock.timestamp.saturating_add(
+            self.params.max_clock_duration - parent.min(self.params.max_clock_duration),
+        ))
     }
 
     fn require_in_progress(&self) -> GameResult<()> {
-        if self.status == GameStatus::InProgress { Ok(()) } else { Err(GameError::GameNotInProgress) }
+        if self.status == GameStatus::InProgress {
+            Ok(())
+        } else {
+            Err(GameError::GameNotInProgress)
+        }
     }
 
     /// The countering side's elapsed time, checked against the maximum (§4.3).
@@ -364,7 +370,15 @@ impl<V: StepVerifier> Game<V> {
         if self.seen.contains(&(parent, position.generalized_index(), value)) {
             return Err(GameError::DuplicateClaim { parent, position, value });
         }
-        Ok(Claim { parent: Some(parent), countered_by: None, claimant, bond, value, position, clock })
+        Ok(Claim {
+            parent: Some(parent),
+            countered_by: None,
+            claimant,
+            bond,
+            value,
+            position,
+            clock,
+        })
     }
 
     /// Makes a move (§4): an attack (`is_attack`) or defence of claim `parent` with `value`,
@@ -412,7 +426,7 @@ impl<V: StepVerifier> Game<V> {
         let next = next_position(split.position)?;
         let disputed = self.find_trace_ancestor(parent, next, 0)?;
         let disputed_claim = self.claims[disputed];
-        let same_side = (split.depth() - disputed_claim.depth()) % 2 == 0;
+        let same_side = (split.depth() - disputed_claim.depth()).is_multiple_of(2);
         // Same side as the defended claim: the defender disputes it, so it must differ;
         // the defender's own side: it must restate it.
         let must_equal = !same_side;
@@ -475,10 +489,14 @@ impl<V: StepVerifier> Game<V> {
             if claim.depth() == split_depth + 1 {
                 break;
             }
-            root = claim.parent.ok_or(GameError::UnknownClaim { index: root, len: self.claims.len() })?;
+            root = claim
+                .parent
+                .ok_or(GameError::UnknownClaim { index: root, len: self.claims.len() })?;
         }
         let root_claim = self.claims[root];
-        let split = root_claim.parent.ok_or(GameError::UnknownClaim { index: root, len: self.claims.len() })?;
+        let split = root_claim
+            .parent
+            .ok_or(GameError::UnknownClaim { index: root, len: self.claims.len() })?;
         let split_claim = *self.claim(split)?;
         let k = index_at(split_claim.position);
         if Some(root_claim.position) == split_claim.position.attack() {
@@ -486,8 +504,12 @@ impl<V: StepVerifier> Game<V> {
             let agreed = if k == 0 {
                 self.anchor
             } else {
-                let previous = Position::from_generalized_index(split_claim.position.generalized_index() - 1)
-                    .map_err(|_| GameError::MissingTraceAncestor { index: split, position: split_claim.position })?;
+                let previous =
+                    Position::from_generalized_index(split_claim.position.generalized_index() - 1)
+                        .map_err(|_| GameError::MissingTraceAncestor {
+                            index: split,
+                            position: split_claim.position,
+                        })?;
                 self.claims[self.find_trace_ancestor(split, previous, 0)?].value
             };
             Ok(Some(LowerContext { root, tx: k, agreed }))
@@ -551,8 +573,12 @@ impl<V: StepVerifier> Game<V> {
             let pre = if t == 0 {
                 self.absolute_prestate(&context)?
             } else {
-                let previous = Position::from_generalized_index(claim.position.generalized_index() - 1)
-                    .map_err(|_| GameError::MissingTraceAncestor { index, position: claim.position })?;
+                let previous =
+                    Position::from_generalized_index(claim.position.generalized_index() - 1)
+                        .map_err(|_| GameError::MissingTraceAncestor {
+                            index,
+                            position: claim.position,
+                        })?;
                 self.claims[self.find_trace_ancestor(index, previous, lower_root_depth)?].value
             };
             (t, pre, index)
@@ -562,13 +588,20 @@ impl<V: StepVerifier> Game<V> {
                 return Err(GameError::DefendLastLeaf { index });
             }
             let next = next_position(claim.position)?;
-            (t.saturating_add(1), claim.value, self.find_trace_ancestor(index, next, lower_root_depth)?)
+            (
+                t.saturating_add(1),
+                claim.value,
+                self.find_trace_ancestor(index, next, lower_root_depth)?,
+            )
         };
-        let post = self.vm.step(pre, witness).map_err(|source| GameError::InvalidStep { index, source })?;
+        let post = self
+            .vm
+            .step(pre, witness)
+            .map_err(|source| GameError::InvalidStep { index, source })?;
         let post_claim = self.claims[post_claim];
         // §5.3 (as Optimism): the post claim on the stepped claim's side must equal the
         // step's result, on the other side must differ; the step counters when it does not.
-        let same_side = (claim.depth() - post_claim.depth()) % 2 == 0;
+        let same_side = (claim.depth() - post_claim.depth()).is_multiple_of(2);
         let consistent = post == post_claim.value;
         if same_side == consistent {
             return Err(GameError::ValidStep { index, pre, post });
@@ -678,7 +711,12 @@ impl<V: StepVerifier> Game<V> {
     /// # Errors
     ///
     /// As for the action's method.
-    pub fn apply(&mut self, action: &Move<V::Witness>, actor: Address, now: u64) -> GameResult<Applied> {
+    pub fn apply(
+        &mut self,
+        action: &Move<V::Witness>,
+        actor: Address,
+        now: u64,
+    ) -> GameResult<Applied> {
         match action {
             Move::Attack { parent, value } | Move::Defend { parent, value } => {
                 let is_attack = matches!(action, Move::Attack { .. });

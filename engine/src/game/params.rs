@@ -170,7 +170,8 @@ mod tests {
 
     #[test]
     fn bonds_round_down_each_level() {
-        let params = GameParams { base_bond: 3, bond_growth_bps: 15_000, ..GameParams::new(8, 4).unwrap() };
+        let params =
+            GameParams { base_bond: 3, bond_growth_bps: 15_000, ..GameParams::new(8, 4).unwrap() };
         // 3 -> floor(4.5) = 4 -> 6 -> 9 -> floor(13.5) = 13.
         let bonds: Vec<u128> = (0..5).map(|d| params.bond(d).unwrap()).collect();
         assert_eq!(bonds, [3, 4, 6, 9, 13]);

@@ -68,7 +68,10 @@ impl StepTrace for RecordedTx {
     }
 
     fn commitment(&self, i: u64) -> Result<B256> {
-        self.commitments.get(i as usize).copied().ok_or(Error::TraceIndexOutOfRange { index: i, len: self.len() })
+        self.commitments
+            .get(i as usize)
+            .copied()
+            .ok_or(Error::TraceIndexOutOfRange { index: i, len: self.len() })
     }
 
     /// [`Trace::witness`], or for the top frame's exit step its pre-state header.
@@ -90,12 +93,17 @@ impl StepTrace for RecordedTx {
 
 /// The top frame's exit status if `state` is pending it (callers depth 0, empty exit).
 fn top_frame_exit(state: &MachineState) -> Option<Status> {
-    if state.status != Status::Running || state.pending_kind != PendingKind::FrameExit || state.callers.0 != 0 {
+    if state.status != Status::Running
+        || state.pending_kind != PendingKind::FrameExit
+        || state.callers.0 != 0
+    {
         return None;
     }
-    [true, false].into_iter().find(|&ok| state.pending_hash == FrameExit::empty(ok).hash()).map(|ok| {
-        if ok { Status::Succeeded } else { Status::Failed }
-    })
+    [true, false].into_iter().find(|&ok| state.pending_hash == FrameExit::empty(ok).hash()).map(
+        |ok| {
+            if ok { Status::Succeeded } else { Status::Failed }
+        },
+    )
 }
 
 /// A proposal of recorded transactions (the stand-in top level until Engine II's batches).
@@ -119,7 +127,10 @@ impl RecordedProposal {
     /// As for [`RecordedTx::new`]; [`Error::InvalidCase`] for no transactions.
     pub fn new(txs: Vec<Trace>) -> Result<Self> {
         if txs.is_empty() {
-            return Err(Error::invalid_case("proposal", "a proposal needs at least one transaction"));
+            return Err(Error::invalid_case(
+                "proposal",
+                "a proposal needs at least one transaction",
+            ));
         }
         let txs = txs.into_iter().map(RecordedTx::new).collect::<Result<_>>()?;
         Ok(Self { anchor: Self::stand_in_anchor(), txs })
@@ -160,8 +171,8 @@ impl RecordedProposal {
 
 /// `counter = 24; do { mem[0] = counter; sstore(counter, keccak(mem[0..32])); } while (--counter); stop`.
 const HASH_AND_STORE: &[u8] = &[
-    0x60, 0x18, 0x5b, 0x80, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0x20, 0x81, 0x55, 0x60, 0x01, 0x90,
-    0x03, 0x80, 0x60, 0x02, 0x57, 0x00,
+    0x60, 0x18, 0x5b, 0x80, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0x20, 0x81, 0x55, 0x60, 0x01,
+    0x90, 0x03, 0x80, 0x60, 0x02, 0x57, 0x00,
 ];
 
 /// `loop { mstore(msize, 1) }`: grows memory until out of gas.
@@ -208,7 +219,9 @@ impl StepVerifier for MachineVerifier {
             MachineWitness::Step(witness) => execute(pre, witness),
             MachineWitness::TopFrameExit(state) => {
                 if state.commitment() != pre {
-                    return Err(Error::BadWitness("the state does not hash to the pre-state commitment"));
+                    return Err(Error::BadWitness(
+                        "the state does not hash to the pre-state commitment",
+                    ));
                 }
                 let status = top_frame_exit(state)
                     .ok_or(Error::BadWitness("the state is not pending the top frame's exit"))?;
@@ -221,7 +234,9 @@ impl StepVerifier for MachineVerifier {
     /// witness encoding is the L1 verifier's, a later issue).
     fn witness_bytes(&self, witness: &MachineWitness) -> Vec<u8> {
         match witness {
-            MachineWitness::Step(witness) => [witness.state.encode(), witness.frame.encode()].concat(),
+            MachineWitness::Step(witness) => {
+                [witness.state.encode(), witness.frame.encode()].concat()
+            }
             MachineWitness::TopFrameExit(state) => state.encode(),
         }
     }

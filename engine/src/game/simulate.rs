@@ -96,7 +96,13 @@ pub fn draw_lineup(pool: &[Strategy], seed: u64) -> Vec<Strategy> {
 /// # Errors
 ///
 /// As for [`play`].
-pub fn run<V, T>(config: &SimConfig, truth: &T, vm: &V, first: u64, games: u64) -> GameResult<Summary>
+pub fn run<V, T>(
+    config: &SimConfig,
+    truth: &T,
+    vm: &V,
+    first: u64,
+    games: u64,
+) -> GameResult<Summary>
 where
     V: StepVerifier,
     T: TopTrace,
@@ -162,15 +168,27 @@ where
         .map(|(n, &strategy)| {
             let mut address = [0xadu8; 20];
             address[19] = n as u8 + 1;
-            Adversary::new(Address::new(address), strategy, seed.wrapping_mul(31).wrapping_add(n as u64), truth, depths)
+            Adversary::new(
+                Address::new(address),
+                strategy,
+                seed.wrapping_mul(31).wrapping_add(n as u64),
+                truth,
+                depths,
+            )
         })
         .collect();
     // Colluders: each `colluding` adversary recruits a partner with the same beliefs.
     let mut partners = Vec::new();
     for adversary in adversaries.iter_mut().filter(|a| a.strategy == Strategy::Colluding) {
-        let mut address = adversary.address.0 .0;
+        let mut address = adversary.address.0.0;
         address[18] = 0xcc;
-        let mut partner = Adversary::new(Address::new(address), Strategy::Colluding, seed ^ 0xc011, truth, depths);
+        let mut partner = Adversary::new(
+            Address::new(address),
+            Strategy::Colluding,
+            seed ^ 0xc011,
+            truth,
+            depths,
+        );
         adversary.collude_with(&mut partner);
         partners.push(partner);
     }
@@ -216,8 +234,10 @@ where
             break;
         }
     }
-    let mut game = Game::new(*params, truth.anchor(), vm, proposer.1, proposer.0, params.bond(0)?, START)?;
-    let mut transcript = record.then(|| Transcript::new(params, &game, &adversaries, proposer.0, lineup));
+    let mut game =
+        Game::new(*params, truth.anchor(), vm, proposer.1, proposer.0, params.bond(0)?, START)?;
+    let mut transcript =
+        record.then(|| Transcript::new(params, &game, &adversaries, proposer.0, lineup));
     let mut report = GameReport {
         honest_won: false,
         failure: None,
@@ -227,9 +247,12 @@ where
         rejected: 0,
         lineup: lineup.to_vec(),
     };
-    let mut players: Vec<Player> = adversaries.into_iter().map(|a| Player::Adversary(Box::new(a))).collect();
+    let mut players: Vec<Player> =
+        adversaries.into_iter().map(|a| Player::Adversary(Box::new(a))).collect();
     players.push(Player::Honest);
-    let last_second = players.iter().any(|p| matches!(p, Player::Adversary(a) if a.strategy == Strategy::LastSecond));
+    let last_second = players
+        .iter()
+        .any(|p| matches!(p, Player::Adversary(a) if a.strategy == Strategy::LastSecond));
     let mut honest_posted: u128 = if proposer.0 == HONEST { params.bond(0)? } else { 0 };
     let mut honest_paid: u128 = 0;
     let mut failure: Option<String> = None;
@@ -281,10 +304,15 @@ where
         if game.status() != GameStatus::InProgress && game.credit(HONEST) == 0 {
             break;
         }
-        now = if acted { now + rng.random_range(1..=max_tick.max(1)) } else { next_event(&game, now, last_second) };
+        now = if acted {
+            now + rng.random_range(1..=max_tick.max(1))
+        } else {
+            next_event(&game, now, last_second)
+        };
     }
     report.status = game.status();
-    let expected = if proposer.1 == true_root { GameStatus::DefenderWins } else { GameStatus::ChallengerWins };
+    let expected =
+        if proposer.1 == true_root { GameStatus::DefenderWins } else { GameStatus::ChallengerWins };
     if failure.is_none() {
         failure = if report.status == GameStatus::InProgress {
             Some(format!("the game did not finish in {MAX_TICKS} ticks"))
@@ -295,7 +323,9 @@ where
         {
             Some(format!("the honest claim {i} was countered"))
         } else if honest_paid < honest_posted {
-            Some(format!("the honest player posted {honest_posted} wei and got {honest_paid} wei back"))
+            Some(format!(
+                "the honest player posted {honest_posted} wei and got {honest_paid} wei back"
+            ))
         } else {
             None
         };
@@ -580,7 +610,9 @@ impl Transcript {
             }
             Move::ResolveClaim { claim } => {
                 let (recipient, amount) = match applied {
-                    Some(Applied::Resolved { recipient, amount, .. }) => (Some(*recipient), Some(dec(*amount))),
+                    Some(Applied::Resolved { recipient, amount, .. }) => {
+                        (Some(*recipient), Some(dec(*amount)))
+                    }
                     _ => (None, None),
                 };
                 ActionKind::ResolveClaim { claim: *claim, recipient, amount }

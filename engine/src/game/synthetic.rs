@@ -23,7 +23,10 @@ pub struct SyntheticState {
 impl SyntheticState {
     /// The commitment: `H("refute/synthetic" ‖ u64(remaining) ‖ acc)`.
     pub fn commitment(&self) -> B256 {
-        keccak256([b"refute/synthetic".as_slice(), &self.remaining.to_be_bytes(), self.acc.as_slice()].concat())
+        keccak256(
+            [b"refute/synthetic".as_slice(), &self.remaining.to_be_bytes(), self.acc.as_slice()]
+                .concat(),
+        )
     }
 
     /// The next state (a final state is its own successor).
@@ -63,7 +66,10 @@ impl StepTrace for SyntheticTx {
     }
 
     fn step_witness(&self, i: u64) -> Result<SyntheticState> {
-        self.states.get(i as usize).copied().ok_or(Error::TraceIndexOutOfRange { index: i, len: self.len() })
+        self.states
+            .get(i as usize)
+            .copied()
+            .ok_or(Error::TraceIndexOutOfRange { index: i, len: self.len() })
     }
 }
 
@@ -78,8 +84,10 @@ impl SyntheticProposal {
     /// A proposal of `lengths.len()` transactions, transaction `k` taking `lengths[k]` steps,
     /// from an anchor derived from `seed`.
     pub fn new(seed: u64, lengths: &[u64]) -> Self {
-        let anchor_state =
-            SyntheticState { remaining: 0, acc: keccak256([b"anchor".as_slice(), &seed.to_be_bytes()].concat()) };
+        let anchor_state = SyntheticState {
+            remaining: 0,
+            acc: keccak256([b"anchor".as_slice(), &seed.to_be_bytes()].concat()),
+        };
         let anchor = anchor_state.commitment();
         let mut agreed = anchor;
         let mut txs = Vec::with_capacity(lengths.len());
@@ -180,7 +188,8 @@ mod tests {
             let tx = proposal.lower(k).unwrap();
             assert_eq!(vm.lower_prestate(agreed, k).unwrap(), tx.commitment(0).unwrap());
             for i in 0..=tx.len() {
-                let post = vm.step(tx.commitment(i).unwrap(), &tx.step_witness(i).unwrap()).unwrap();
+                let post =
+                    vm.step(tx.commitment(i).unwrap(), &tx.step_witness(i).unwrap()).unwrap();
                 assert_eq!(post, tx.commitment((i + 1).min(tx.len())).unwrap());
             }
             agreed = proposal.state_after(k).unwrap();

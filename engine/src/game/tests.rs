@@ -40,8 +40,16 @@ fn real() -> Option<&'static (GameParams, RecordedProposal)> {
 }
 
 fn game(params: GameParams, proposal: &SyntheticProposal, root: B256) -> Game<SyntheticVerifier> {
-    Game::new(params, proposal.anchor(), proposal.verifier(), root, ALICE, params.bond(0).unwrap(), T0)
-        .unwrap()
+    Game::new(
+        params,
+        proposal.anchor(),
+        proposal.verifier(),
+        root,
+        ALICE,
+        params.bond(0).unwrap(),
+        T0,
+    )
+    .unwrap()
 }
 
 fn bond(params: &GameParams, depth: u8) -> u128 {
@@ -60,17 +68,32 @@ fn moves_positions_bonds_and_duplicates() {
         Err(GameError::WrongBond { depth: 0, .. })
     ));
     let v = B256::repeat_byte(7);
-    assert!(matches!(g.make_move(0, v, false, BOB, bond(&params, 1), T0), Err(GameError::CannotDefendRoot { index: 0 })));
-    assert!(matches!(g.make_move(0, v, true, BOB, bond(&params, 0), T0), Err(GameError::WrongBond { depth: 1, .. })));
-    assert!(matches!(g.make_move(9, v, true, BOB, bond(&params, 1), T0), Err(GameError::UnknownClaim { index: 9, len: 1 })));
+    assert!(matches!(
+        g.make_move(0, v, false, BOB, bond(&params, 1), T0),
+        Err(GameError::CannotDefendRoot { index: 0 })
+    ));
+    assert!(matches!(
+        g.make_move(0, v, true, BOB, bond(&params, 0), T0),
+        Err(GameError::WrongBond { depth: 1, .. })
+    ));
+    assert!(matches!(
+        g.make_move(9, v, true, BOB, bond(&params, 1), T0),
+        Err(GameError::UnknownClaim { index: 9, len: 1 })
+    ));
     let a = g.make_move(0, v, true, BOB, bond(&params, 1), T0 + 10).unwrap();
     assert_eq!(g.claim(a).unwrap().position.generalized_index(), 2);
-    assert!(matches!(g.make_move(0, v, true, ALICE, bond(&params, 1), T0 + 11), Err(GameError::DuplicateClaim { parent: 0, .. })));
+    assert!(matches!(
+        g.make_move(0, v, true, ALICE, bond(&params, 1), T0 + 11),
+        Err(GameError::DuplicateClaim { parent: 0, .. })
+    ));
     // Same position and parent, another value; and the same value elsewhere: both allowed.
     g.make_move(0, B256::repeat_byte(8), true, ALICE, bond(&params, 1), T0 + 12).unwrap();
     let d = g.make_move(a, v, false, ALICE, bond(&params, 2), T0 + 13).unwrap();
     assert_eq!(g.claim(d).unwrap().position.generalized_index(), 6);
-    assert!(matches!(g.make_move(a, v, false, BOB, bond(&params, 2), T0 + 5), Err(GameError::TimeBeforeClaim { .. })));
+    assert!(matches!(
+        g.make_move(a, v, false, BOB, bond(&params, 2), T0 + 5),
+        Err(GameError::TimeBeforeClaim { .. })
+    ));
 }
 
 #[test]
@@ -82,7 +105,8 @@ fn clocks_accumulate_per_side_and_expire() {
     let a = g.make_move(0, B256::repeat_byte(2), true, BOB, bond(&params, 1), T0 + 1_000).unwrap();
     assert_eq!(g.claim(a).unwrap().clock, Clock { duration: 1_000, timestamp: T0 + 1_000 });
     // Alice takes 500 s: her clock starts from the root's duration, 0.
-    let b = g.make_move(a, B256::repeat_byte(3), true, ALICE, bond(&params, 2), T0 + 1_500).unwrap();
+    let b =
+        g.make_move(a, B256::repeat_byte(3), true, ALICE, bond(&params, 2), T0 + 1_500).unwrap();
     assert_eq!(g.claim(b).unwrap().clock.duration, 500);
     // Bob's side has used 1,000 s: 2,000 s later it has used 3,000 s.
     assert_eq!(g.challenger_duration(b, T0 + 3_500).unwrap(), 3_000);
@@ -90,14 +114,21 @@ fn clocks_accumulate_per_side_and_expire() {
     assert_eq!(g.claim(c).unwrap().clock.duration, 3_000);
     // Alice's clock runs out at 500 + elapsed = max: the last second is allowed.
     let deadline = T0 + 3_500 + max - 500;
-    assert!(matches!(g.check_move(c, B256::ZERO, true, ALICE, bond(&params, 4), deadline), Err(GameError::ClockExpired { .. })));
+    assert!(matches!(
+        g.check_move(c, B256::ZERO, true, ALICE, bond(&params, 4), deadline),
+        Err(GameError::ClockExpired { .. })
+    ));
     assert_eq!(g.expires_at(c).unwrap(), deadline);
-    let last = g.make_move(c, B256::repeat_byte(5), true, ALICE, bond(&params, 4), deadline - 1).unwrap();
+    let last =
+        g.make_move(c, B256::repeat_byte(5), true, ALICE, bond(&params, 4), deadline - 1).unwrap();
     // Her duration is capped so she keeps one extension for her next move.
     assert_eq!(g.claim(last).unwrap().clock.duration, max - params.clock_extension);
     // Resolution waits for the clock of the would-be counter.
     assert!(matches!(g.resolve_claim(last, deadline), Err(GameError::ClockNotExpired { .. })));
-    assert!(matches!(g.resolve_claim(c, deadline + 1), Err(GameError::OutOfOrderResolution { index: 3, child: 4 })));
+    assert!(matches!(
+        g.resolve_claim(c, deadline + 1),
+        Err(GameError::OutOfOrderResolution { index: 3, child: 4 })
+    ));
 }
 
 #[test]
@@ -109,7 +140,9 @@ fn clock_extension_before_the_split_and_the_step() {
     let late = T0 + max - 1;
     let a = g.make_move(0, B256::repeat_byte(2), true, BOB, bond(&params, 1), late).unwrap();
     assert_eq!(g.claim(a).unwrap().clock.duration, max - params.clock_extension);
-    let b = g.make_move(a, B256::repeat_byte(3), true, ALICE, bond(&params, 2), late + max - 1).unwrap();
+    let b = g
+        .make_move(a, B256::repeat_byte(3), true, ALICE, bond(&params, 2), late + max - 1)
+        .unwrap();
     // Depth 2 = split - 1: the mover's next move is below the split: a double extension.
     assert_eq!(g.claim(b).unwrap().clock.duration, max - params.split_clock_extension);
     assert_eq!(params.extension(params.max_depth - 1), params.step_clock_extension);
@@ -144,7 +177,10 @@ fn split_root_rules() {
     let context = g.lower_context(defended).unwrap().unwrap();
     assert_eq!((context.tx, context.agreed), (3, truth(2)));
     // The lower roots commit to the last state and cannot be defended.
-    assert!(matches!(g.make_move(lower, B256::ZERO, false, BOB, b1(5), T0), Err(GameError::CannotDefendRoot { .. })));
+    assert!(matches!(
+        g.make_move(lower, B256::ZERO, false, BOB, b1(5), T0),
+        Err(GameError::CannotDefendRoot { .. })
+    ));
     // A defence whose disputed claim is on the defender's side must restate it: Bob defends
     // Alice's claim `b` (k 1)… needs a split claim; Alice's split claim under `c`'s sibling:
     let d = g.make_move(b, truth(0), true, BOB, b1(3), T0).unwrap(); // pos 8, k 0 (Bob, true)
@@ -163,15 +199,30 @@ fn split_root_rules() {
 /// Plays the honest player against `adversaries` and returns the report.
 fn play_synthetic(adversaries: Vec<Adversary>, seed: u64) -> (GameReport, Transcript) {
     let (params, proposal) = synthetic();
-    let (report, transcript) =
-        play_with(&params, &proposal, &proposal, &proposal.verifier(), adversaries, seed, 3_600, true).unwrap();
+    let (report, transcript) = play_with(
+        &params,
+        &proposal,
+        &proposal,
+        &proposal.verifier(),
+        adversaries,
+        seed,
+        3_600,
+        true,
+    )
+    .unwrap();
     (report, transcript.unwrap())
 }
 
 fn adversary(strategy: Strategy, belief: Belief, n: u8) -> Adversary {
     let (params, proposal) = synthetic();
-    Adversary::new(Address::new([0xad; 20].map(|b| b ^ n)), strategy, u64::from(n), &proposal, (params.split_depth, params.max_depth))
-        .with_belief(belief)
+    Adversary::new(
+        Address::new([0xad; 20].map(|b| b ^ n)),
+        strategy,
+        u64::from(n),
+        &proposal,
+        (params.split_depth, params.max_depth),
+    )
+    .with_belief(belief)
 }
 
 fn steps(transcript: &Transcript) -> Vec<(u64, u64, Address)> {
@@ -179,7 +230,9 @@ fn steps(transcript: &Transcript) -> Vec<(u64, u64, Address)> {
         .actions
         .iter()
         .filter_map(|a| match a.kind {
-            simulate::ActionKind::Step { tx: Some(tx), step_index: Some(i), .. } => Some((tx, i, a.actor)),
+            simulate::ActionKind::Step { tx: Some(tx), step_index: Some(i), .. } => {
+                Some((tx, i, a.actor))
+            }
             _ => None,
         })
         .collect()
@@ -190,7 +243,8 @@ fn a_lie_at_the_one_step_boundary_loses() {
     let (_, proposal) = synthetic();
     // Transaction 1 (40 steps): the liar agrees up to S_b and lies from S_{b+1}.
     for b in [0, 1, 38, 39] {
-        let liar = adversary(Strategy::OneStepBoundary, Belief::Forged { top_from: 1, lower_from: b }, 1);
+        let liar =
+            adversary(Strategy::OneStepBoundary, Belief::Forged { top_from: 1, lower_from: b }, 1);
         let (report, transcript) = play_synthetic(vec![liar], 100 + b);
         assert!(report.honest_won, "boundary {b}: {:?}", report.failure);
         assert_eq!(report.status, GameStatus::ChallengerWins, "the liar proposed the root");
@@ -199,7 +253,8 @@ fn a_lie_at_the_one_step_boundary_loses() {
     }
     // A liar diverging past the trace (padding): the step is the final state's self-step.
     let tx = proposal.lower(1).unwrap().len();
-    let liar = adversary(Strategy::OneStepBoundary, Belief::Forged { top_from: 1, lower_from: tx }, 1);
+    let liar =
+        adversary(Strategy::OneStepBoundary, Belief::Forged { top_from: 1, lower_from: tx }, 1);
     let (report, transcript) = play_synthetic(vec![liar], 7);
     assert!(report.honest_won, "{:?}", report.failure);
     assert_eq!(steps(&transcript), vec![(1, tx, HONEST)]);
@@ -215,14 +270,21 @@ fn a_claim_in_the_last_second_is_answered() {
     let liar_moves: Vec<_> = transcript
         .actions
         .iter()
-        .filter(|a| a.actor != HONEST && a.rejected.is_none() && matches!(a.kind, simulate::ActionKind::Move { .. }))
+        .filter(|a| {
+            a.actor != HONEST
+                && a.rejected.is_none()
+                && matches!(a.kind, simulate::ActionKind::Move { .. })
+        })
         .collect();
     assert!(!liar_moves.is_empty());
     for action in liar_moves {
         let simulate::ActionKind::Move { parent, .. } = action.kind else { unreachable!() };
         let countered = &transcript.claims[parent];
         let parent_duration = countered.parent.map_or(0, |p| transcript.claims[p].clock_duration);
-        assert_eq!(parent_duration + action.time - countered.timestamp, params.max_clock_duration - 1);
+        assert_eq!(
+            parent_duration + action.time - countered.timestamp,
+            params.max_clock_duration - 1
+        );
     }
     assert!(!steps(&transcript).is_empty());
 }
@@ -236,7 +298,9 @@ fn one_wrong_commitment_in_the_honest_trace_makes_it_lose() {
     buggy.corrupt(4, last, B256::repeat_byte(0xee));
     // Against a correct opponent (true beliefs), the buggy honest player loses.
     let opponent = adversary(Strategy::LieAtDepth, Belief::Truth, 3);
-    let (report, transcript) = play_with(&params, &buggy, &truth, &truth.verifier(), vec![opponent], 5, 3_600, true).unwrap();
+    let (report, transcript) =
+        play_with(&params, &buggy, &truth, &truth.verifier(), vec![opponent], 5, 3_600, true)
+            .unwrap();
     assert!(!report.honest_won);
     assert_eq!(report.status, GameStatus::ChallengerWins);
     let transcript = transcript.unwrap();
@@ -244,19 +308,31 @@ fn one_wrong_commitment_in_the_honest_trace_makes_it_lose() {
     assert_eq!(steps(&transcript).first().map(|s| (s.0, s.1)), Some((4, last as u64 - 1)));
     // And the same game with the correct trace is won.
     let opponent = adversary(Strategy::LieAtDepth, Belief::Truth, 3);
-    let (report, _) = play_with(&params, &truth, &truth, &truth.verifier(), vec![opponent], 5, 3_600, false).unwrap();
+    let (report, _) =
+        play_with(&params, &truth, &truth, &truth.verifier(), vec![opponent], 5, 3_600, false)
+            .unwrap();
     assert!(report.honest_won, "{:?}", report.failure);
 }
 
 #[test]
 fn steps_are_checked() {
     let (params, proposal) = synthetic();
-    let liar = adversary(Strategy::OneStepBoundary, Belief::Forged { top_from: 3, lower_from: 10 }, 4);
+    let liar =
+        adversary(Strategy::OneStepBoundary, Belief::Forged { top_from: 3, lower_from: 10 }, 4);
     let (report, transcript) = play_synthetic(vec![liar], 3);
     assert!(report.honest_won);
     // Replay the game up to the step, then try bad steps against the same claim.
     let vm = proposal.verifier();
-    let mut g = Game::new(params, proposal.anchor(), &vm, transcript.root, transcript.proposer, bond(&params, 0), T0).unwrap();
+    let mut g = Game::new(
+        params,
+        proposal.anchor(),
+        &vm,
+        transcript.root,
+        transcript.proposer,
+        bond(&params, 0),
+        T0,
+    )
+    .unwrap();
     let mut step_claim = None;
     for action in &transcript.actions {
         if action.rejected.is_some() {
@@ -264,7 +340,15 @@ fn steps_are_checked() {
         }
         match &action.kind {
             simulate::ActionKind::Move { parent, is_attack, value, .. } => {
-                g.make_move(*parent, *value, *is_attack, action.actor, bond(&params, g.claim(*parent).unwrap().depth() + 1), action.time).unwrap();
+                g.make_move(
+                    *parent,
+                    *value,
+                    *is_attack,
+                    action.actor,
+                    bond(&params, g.claim(*parent).unwrap().depth() + 1),
+                    action.time,
+                )
+                .unwrap();
             }
             simulate::ActionKind::Step { claim, is_attack, .. } => {
                 step_claim = Some((*claim, *is_attack, action.time));
@@ -280,11 +364,20 @@ fn steps_are_checked() {
     let good = tx.step_witness(10).unwrap();
     assert!(g.check_step(claim, is_attack, &good, time).is_ok());
     let wrong = tx.step_witness(11).unwrap();
-    assert!(matches!(g.check_step(claim, is_attack, &wrong, time), Err(GameError::InvalidStep { .. })));
-    assert!(matches!(g.check_step(claim, !is_attack, &wrong, time), Err(GameError::ValidStep { .. }) | Err(GameError::InvalidStep { .. })));
+    assert!(matches!(
+        g.check_step(claim, is_attack, &wrong, time),
+        Err(GameError::InvalidStep { .. })
+    ));
+    assert!(matches!(
+        g.check_step(claim, !is_attack, &wrong, time),
+        Err(GameError::ValidStep { .. }) | Err(GameError::InvalidStep { .. })
+    ));
     assert!(matches!(g.check_step(0, true, &good, time), Err(GameError::NotAtMaxDepth { .. })));
     g.step(claim, is_attack, &good, HONEST, time).unwrap();
-    assert!(matches!(g.step(claim, is_attack, &good, BOB, time), Err(GameError::DuplicateStep { .. })));
+    assert!(matches!(
+        g.step(claim, is_attack, &good, BOB, time),
+        Err(GameError::DuplicateStep { .. })
+    ));
 }
 
 // ---- many games ---------------------------------------------------------------------------
@@ -309,7 +402,8 @@ fn honest_wins_every_strategy_alone_and_in_every_pair() {
             for _ in 0..5 {
                 seed += 1;
                 let lineup = if a == b { vec![a] } else { vec![a, b] };
-                let (report, _) = play(&params, &proposal, &vm, &lineup, seed, 3_600, false).unwrap();
+                let (report, _) =
+                    play(&params, &proposal, &vm, &lineup, seed, 3_600, false).unwrap();
                 assert!(report.honest_won, "{lineup:?} seed {seed}: {:?}", report.failure);
             }
         }
@@ -320,7 +414,8 @@ fn honest_wins_every_strategy_alone_and_in_every_pair() {
 fn honest_wins_hundreds_of_real_games() {
     let Some((params, proposal)) = real() else { return };
     let vm = proposal.verifier();
-    let config = SimConfig { params: *params, strategies: Strategy::ALL.to_vec(), seed: 7, max_tick: 3_600 };
+    let config =
+        SimConfig { params: *params, strategies: Strategy::ALL.to_vec(), seed: 7, max_tick: 3_600 };
     let summary = run(&config, proposal, &vm, 0, 300).unwrap();
     assert_eq!(summary.honest_wins, 300, "{}\n{:#?}", summary.line(), summary.failures);
     assert!(summary.steps > 100, "{}", summary.line());
@@ -335,12 +430,24 @@ fn real_boundary_steps_execute() {
         let n = proposal.lower(tx).unwrap().len();
         // The first step, a middle one, the halting step and the top frame's exit.
         for b in [0, n / 2, n - 2, n - 1] {
-            let liar = Adversary::new(Address::repeat_byte(0xad), Strategy::OneStepBoundary, b, proposal, depths)
-                .with_belief(Belief::Forged { top_from: tx, lower_from: b });
-            let (report, transcript) = play_with(params, proposal, proposal, &vm, vec![liar], b, 3_600, true).unwrap();
+            let liar = Adversary::new(
+                Address::repeat_byte(0xad),
+                Strategy::OneStepBoundary,
+                b,
+                proposal,
+                depths,
+            )
+            .with_belief(Belief::Forged { top_from: tx, lower_from: b });
+            let (report, transcript) =
+                play_with(params, proposal, proposal, &vm, vec![liar], b, 3_600, true).unwrap();
             assert!(report.honest_won, "tx {tx} step {b}: {:?}", report.failure);
             let transcript = transcript.unwrap();
-            assert_eq!(steps(&transcript), vec![(tx, b, HONEST)], "tx {tx} step {b}: {}", serde_json::to_string_pretty(&transcript.actions).unwrap());
+            assert_eq!(
+                steps(&transcript),
+                vec![(tx, b, HONEST)],
+                "tx {tx} step {b}: {}",
+                serde_json::to_string_pretty(&transcript.actions).unwrap()
+            );
         }
     }
 }
@@ -355,7 +462,9 @@ fn real_levels_link_and_every_step_executes() {
         assert!(tx.len() > 300, "transaction {k}: {} steps", tx.len());
         assert_eq!(vm.lower_prestate(agreed, k).unwrap(), tx.commitment(0).unwrap());
         let stride = (tx.len() / 200).max(1);
-        for i in (0..tx.len()).step_by(stride as usize).chain([tx.len() - 2, tx.len() - 1, tx.len()]) {
+        for i in
+            (0..tx.len()).step_by(stride as usize).chain([tx.len() - 2, tx.len() - 1, tx.len()])
+        {
             let post = vm.step(tx.commitment(i).unwrap(), &tx.step_witness(i).unwrap()).unwrap();
             assert_eq!(post, tx.commitment((i + 1).min(tx.len())).unwrap(), "tx {k} step {i}");
         }
@@ -373,15 +482,22 @@ fn small() -> (GameParams, SyntheticProposal) {
 fn snapshot(lineup: Vec<Adversary>, seed: u64) -> Transcript {
     let (params, proposal) = small();
     let (report, transcript) =
-        play_with(&params, &proposal, &proposal, &proposal.verifier(), lineup, seed, 3_600, true).unwrap();
+        play_with(&params, &proposal, &proposal, &proposal.verifier(), lineup, seed, 3_600, true)
+            .unwrap();
     assert!(report.honest_won, "{:?}", report.failure);
     transcript.unwrap()
 }
 
 fn small_adversary(strategy: Strategy, belief: Belief, n: u8, seed: u64) -> Adversary {
     let (params, proposal) = small();
-    Adversary::new(Address::repeat_byte(0xa0 + n), strategy, seed, &proposal, (params.split_depth, params.max_depth))
-        .with_belief(belief)
+    Adversary::new(
+        Address::repeat_byte(0xa0 + n),
+        strategy,
+        seed,
+        &proposal,
+        (params.split_depth, params.max_depth),
+    )
+    .with_belief(belief)
 }
 
 #[test]
@@ -395,7 +511,15 @@ fn transcript_wrong_root_silent() {
 fn transcript_consistent_liar_to_the_step() {
     // A liar proposing a root that diverges in transaction 1 after step 3: the bisection
     // crosses the split and ends in the honest player's step 3 of transaction 1.
-    let t = snapshot(vec![small_adversary(Strategy::OneStepBoundary, Belief::Forged { top_from: 1, lower_from: 3 }, 1, 2)], 2);
+    let t = snapshot(
+        vec![small_adversary(
+            Strategy::OneStepBoundary,
+            Belief::Forged { top_from: 1, lower_from: 3 },
+            1,
+            2,
+        )],
+        2,
+    );
     insta::assert_json_snapshot!(t);
 }
 
@@ -406,11 +530,15 @@ fn transcript_honest_root_against_a_freeloader_and_a_lower_liar() {
     // with a freeloader racing the honest player to its moves.
     let t = snapshot(
         vec![
-            small_adversary(Strategy::TopAgreeLowerLie, Belief::LowerOnly { lower_from: 2 }, 1, SEED),
+            small_adversary(
+                Strategy::TopAgreeLowerLie,
+                Belief::LowerOnly { lower_from: 2 },
+                1,
+                SEED,
+            ),
             small_adversary(Strategy::Freeloader, Belief::Truth, 2, SEED),
         ],
         SEED,
     );
     insta::assert_json_snapshot!(t);
 }
-
