@@ -542,3 +542,54 @@ fn transcript_honest_root_against_a_freeloader_and_a_lower_liar() {
     );
     insta::assert_json_snapshot!(t);
 }
+
+// ---- hostile input ------------------------------------------------------------------------
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Any sequence of actions — unknown claims, wrong bonds, time running backwards, steps
+    /// with arbitrary witnesses, resolutions in any order — is accepted or rejected with a
+    /// typed error, never a panic; and bonds are conserved: credits paid plus unpaid never
+    /// exceed the bonds posted.
+    #[test]
+    fn hostile_actions_never_panic(
+        actions in proptest::collection::vec(
+            (0u8..6, 0usize..24, proptest::prelude::any::<u8>(), proptest::prelude::any::<bool>(), 0u64..400_000, 0u8..3),
+            1..120,
+        ),
+    ) {
+        let (params, proposal) = synthetic();
+        let vm = proposal.verifier();
+        let mut g = Game::new(params, proposal.anchor(), &vm, B256::repeat_byte(1), ALICE, bond(&params, 0), T0).unwrap();
+        let mut now = T0;
+        let mut posted = bond(&params, 0);
+        let mut paid = 0u128;
+        for (kind, index, byte, flag, dt, bond_kind) in actions {
+            now = if flag && dt % 7 == 0 { now.saturating_sub(dt) } else { now + dt };
+            let who = if byte % 2 == 0 { ALICE } else { BOB };
+            match kind {
+                0 | 1 => {
+                    let depth = g.claim(index).map_or(1, |c| c.depth() + 1).min(params.max_depth);
+                    let paid_bond = match bond_kind { 0 => bond(&params, depth), 1 => 0, _ => u128::MAX };
+                    if g.make_move(index, B256::repeat_byte(byte), kind == 0, who, paid_bond, now).is_ok() {
+                        posted += paid_bond;
+                    }
+                }
+                2 => {
+                    let tx = proposal.lower(u64::from(byte) % 5).unwrap();
+                    let witness = tx.step_witness(u64::from(byte) % (tx.len() + 1)).unwrap();
+                    let _ = g.step(index, flag, &witness, who, now);
+                }
+                3 => { let _ = g.resolve_claim(index, now); }
+                4 => { let _ = g.resolve(now); }
+                _ => { paid += g.claim_credit(who).unwrap_or(0); }
+            }
+            for (i, claim) in g.claims().iter().enumerate() {
+                proptest::prop_assert!(claim.parent.is_none_or(|p| p < i));
+            }
+            let unpaid: u128 = g.credits().values().sum();
+            proptest::prop_assert!(paid + unpaid <= posted);
+        }
+    }
+}
