@@ -16,7 +16,8 @@
 //!
 //! - [`corpus`] finds and loads the canonical Ethereum state and blockchain tests.
 //! - [`conformance`] replays them with plain revm and checks the roots refute computes.
-//! - [`game`] holds the game model's vocabulary, starting with positions.
+//! - [`game`] is the dispute game of `docs/spec/game.md`: the model, the honest player,
+//!   adversaries and the simulator.
 //! - [`machine`] is the step machine of `docs/spec/step-machine.md`, starting with its
 //!   primitive commitments (word trees, code trees, the stack chain).
 //! - [`trace`] records a transaction cheaply and builds the commitment to any machine state,

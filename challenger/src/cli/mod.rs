@@ -3,6 +3,7 @@
 
 mod conformance;
 mod logging;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ use std::process::ExitCode;
   refute statetest ../shared/ethereum-tests/GeneralStateTests
   refute blockchaintest ../shared/ethereum-tests/BlockchainTests/ValidBlocks
   refute conformance ../shared/ethereum-tests/GeneralStateTests --steps all
+  refute simulate --games 10000 --seed 1
   REFUTE_LOG=debug refute --log-format json statetest GeneralStateTests/stExample/add11.json
 
 Environment: every option that an operator sets has a REFUTE_* variable (shown as [env: ...]);
@@ -37,6 +39,8 @@ enum Command {
     Blockchaintest(conformance::BlockchainTestArgs),
     /// Check every EVM step of the state tests against refute's one-step executor.
     Conformance(conformance::ConformanceArgs),
+    /// Play complete dispute games of the honest player against adversaries.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Parses the command line, runs the command and maps its outcome to the process exit code:
@@ -51,6 +55,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Statetest(args) => conformance::run_state_tests(&args),
         Command::Blockchaintest(args) => conformance::run_blockchain_tests(&args),
         Command::Conformance(args) => conformance::run_conformance(&args),
+        Command::Simulate(args) => simulate::run_simulate(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -76,3 +76,24 @@ fn an_unknown_fork_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown fork `Atlantis`"));
 }
+
+#[test]
+fn simulate_plays_games_and_writes_a_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("game.json");
+    let out = refute()
+        .args(["simulate", "--synthetic", "--games", "40", "--seed", "3", "--transcript"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let last = stdout(&out).lines().last().unwrap_or_default().to_owned();
+    assert!(last.starts_with("games: 40, honest wins: 40, steps executed: "), "{last}");
+    let transcript: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(transcript["honest_won"], true);
+    assert!(transcript["actions"].as_array().is_some_and(|a| !a.is_empty()));
+    // An unknown adversary is a usage error.
+    let out = refute().args(["simulate", "--adversaries", "nobody"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,136 @@
+//! `refute simulate`: complete dispute games of the honest player against adversaries, on the
+//! real lower level (engine traces and the one-step executor) or the synthetic test double.
+
+use clap::Args;
+use eyre::WrapErr;
+use rayon::prelude::*;
+use refute_engine::{
+    game::{
+        GameParams, RecordedProposal, StepTrace, StepVerifier, SyntheticProposal, TopTrace,
+        adversary::Strategy,
+        simulate::{self, SimConfig, Summary},
+    },
+    workload,
+};
+use std::{path::PathBuf, process::ExitCode, time::Instant};
+
+/// Options of `refute simulate`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  refute simulate --games 10000 --seed 1
+  refute simulate --games 200 --adversaries colluding,last-second --transcript game.json
+  refute simulate --synthetic --games 100000
+
+Each game: the honest player against 1-5 adversaries drawn from --adversaries (all by default:
+wrong-root, lie-at-depth, lie-everywhere, top-agree-lower-lie, random, colluding, silent,
+last-second, one-step-boundary, freeloader), played through moves, steps, resolution and
+credits. The lower level is four real transactions recorded with the engine (snailtracer twice,
+a hash-and-store loop, a memory-growth loop) with the one-step executor as the verifier; the
+transaction level and the lower level's absolute pre-state are stand-ins until Engine II
+(batches), so --trace-from BATCH is not available yet.
+
+Ends with one line `games: N, honest wins: W, steps executed: K, max moves: M` (exit 0 iff W = N).")]
+pub(crate) struct SimulateArgs {
+    /// Number of games to play.
+    #[arg(long, default_value_t = 1000)]
+    games: u64,
+    /// Adversary strategies to draw from, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    adversaries: Vec<Strategy>,
+    /// Seed of the batch; game g uses seed + g.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write the first game's transcript (JSON) to this file.
+    #[arg(long, env = "REFUTE_TRANSCRIPT")]
+    transcript: Option<PathBuf>,
+    /// Play on the synthetic test double (hash chains) instead of real engine traces.
+    #[arg(long)]
+    synthetic: bool,
+    /// The workloads folder holding snailtracer.hex (default: ../shared/workloads).
+    #[arg(long, env = "REFUTE_WORKLOADS")]
+    workloads: Option<PathBuf>,
+}
+
+/// The split depth of simulated games: 16 transaction-level leaves for 4 (or 5) transactions.
+const SPLIT_DEPTH: u8 = 4;
+
+/// Runs `refute simulate`.
+pub(crate) fn run_simulate(args: &SimulateArgs) -> eyre::Result<ExitCode> {
+    let strategies =
+        if args.adversaries.is_empty() { Strategy::ALL.to_vec() } else { args.adversaries.clone() };
+    if args.synthetic {
+        let proposal = SyntheticProposal::new(args.seed, &[200, 37, 0, 511, 90]);
+        let params = params_for(511)?;
+        return play_all(args, strategies, params, &proposal, &proposal.verifier());
+    }
+    let root = match &args.workloads {
+        Some(path) => path.clone(),
+        None => workload::workloads_root().wrap_err("the workloads folder (--workloads)")?,
+    };
+    let started = Instant::now();
+    let proposal = RecordedProposal::demo(&root).wrap_err("recording the demo proposal")?;
+    let params = params_for(proposal.max_len())?;
+    tracing::info!(
+        target: "refute::simulate",
+        transactions = proposal.len(),
+        max_steps = proposal.max_len(),
+        max_depth = params.max_depth,
+        split_depth = params.split_depth,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "recorded the proposal"
+    );
+    play_all(args, strategies, params, &proposal, &proposal.verifier())
+}
+
+/// Mainnet-scale clocks and bonds with a lower level just wide enough for `max_len` steps.
+fn params_for(max_len: u64) -> eyre::Result<GameParams> {
+    let lower_depth = (64 - max_len.leading_zeros()) as u8;
+    Ok(GameParams::new(SPLIT_DEPTH + 1 + lower_depth, SPLIT_DEPTH)?)
+}
+
+#[allow(clippy::print_stdout)]
+fn play_all<V, T>(
+    args: &SimulateArgs,
+    strategies: Vec<Strategy>,
+    params: GameParams,
+    truth: &T,
+    vm: &V,
+) -> eyre::Result<ExitCode>
+where
+    V: StepVerifier + Sync,
+    T: TopTrace + Sync,
+    T::Lower: StepTrace<Witness = V::Witness>,
+{
+    let config = SimConfig { params, strategies, seed: args.seed, max_tick: 3_600 };
+    let started = Instant::now();
+    if let Some(path) = &args.transcript {
+        let lineup = simulate::draw_lineup(&config.strategies, config.seed);
+        let (_, transcript) =
+            simulate::play(&params, truth, vm, &lineup, config.seed, config.max_tick, true)?;
+        let json = serde_json::to_string_pretty(&transcript)?;
+        std::fs::write(path, json).wrap_err_with(|| format!("writing {}", path.display()))?;
+    }
+    const CHUNK: u64 = 50;
+    let chunks: Vec<u64> = (0..args.games.div_ceil(CHUNK)).collect();
+    let parts = chunks
+        .par_iter()
+        .map(|&c| {
+            let first = c * CHUNK;
+            simulate::run(&config, truth, vm, first, CHUNK.min(args.games - first))
+        })
+        .collect::<Result<Vec<Summary>, _>>()?;
+    let mut summary = Summary::default();
+    for part in parts {
+        summary.games += part.games;
+        summary.honest_wins += part.honest_wins;
+        summary.steps += part.steps;
+        summary.max_moves = summary.max_moves.max(part.max_moves);
+        summary.failures.extend(part.failures);
+    }
+    for failure in summary.failures.iter().take(10) {
+        println!("LOST {failure}");
+    }
+    tracing::info!(target: "refute::simulate", elapsed_ms = started.elapsed().as_millis() as u64, "done");
+    println!("{}", summary.line());
+    Ok(if summary.honest_wins == summary.games { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
