@@ -86,6 +86,8 @@ pub struct StepWitness {
     /// The transaction's accumulators, for the steps that touch accounts or selfdestruct;
     /// must hash to `state.accumulators` (spec §4.4).
     pub accumulators: Option<TxAccumulators>,
+    /// A precompile call's whole input, checked against the input buffer (spec §7).
+    pub precompile_input: Option<Bytes>,
 }
 
 impl StepWitness {
@@ -113,6 +115,7 @@ impl StepWitness {
             callers_rest: B256::ZERO,
             checkpoint: None,
             accumulators: None,
+            precompile_input: None,
         }
     }
 }

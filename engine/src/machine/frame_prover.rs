@@ -11,7 +11,7 @@ use super::{
     execute,
     frames::{
         CALL_DEPTH_LIMIT, CALL_STIPEND, CALL_VALUE_GAS, COLD_ACCOUNT_SURCHARGE, NEW_ACCOUNT_GAS,
-        SELFDESTRUCT_COLD_GAS,
+        SELFDESTRUCT_COLD_GAS, is_precompile, precompile,
     },
     hash_pair, is_empty, memory_cost,
     pending::{BufferCopy, CallPending},
@@ -215,6 +215,9 @@ impl<'c> BoundaryRun<'c> {
             Some(Pending::Call(call)) => {
                 if let Some(account) = self.world.account(call.code_address)? {
                     witness.account_code = self.codes.get(&account.code_hash).cloned();
+                }
+                if is_precompile(call.code_address) {
+                    witness.precompile_input = Some(self.buffer_bytes(call.input.len).into());
                 }
                 self.cut_tries(&mut witness)?;
                 self.enter(&call)?;
@@ -456,6 +459,55 @@ impl<'c> BoundaryRun<'c> {
         Ok(())
     }
 
+    /// Restores `checkpoint` (with its accumulators' preimage).
+    fn restore(&mut self, c: &Checkpoint, accumulators: TxAccumulators) {
+        self.world.roots.state_root = c.state_root;
+        self.world.roots.warm_addresses = c.warm_addresses;
+        self.world.roots.warm_slots = c.warm_slots;
+        self.world.roots.transient = c.transient;
+        self.state.created = c.created;
+        self.state.refund = c.refund;
+        self.state.logs = c.logs;
+        self.accumulators = accumulators;
+    }
+
+    /// The current frame resumes after a call (the executor's `Step::resume_caller`).
+    fn resume(&mut self, window: (u32, u32), success: bool, gas: u64, output: WordTree) {
+        let frame = &mut self.frame.snapshot;
+        frame.gas += gas;
+        let mut items = frame.stack.items().to_vec();
+        items.push(U256::from(u8::from(success)));
+        frame.stack.sync_above(&items, items.len() - 1);
+        let root = output.root();
+        let len = output.len() as u32;
+        frame.returndata = Arc::new(output);
+        let n = len.min(window.1);
+        if n == 0 {
+            frame.pc += 1;
+            self.pending = None;
+        } else {
+            self.pending = Some(Pending::Copy(CopyState {
+                source: CopySource::Returndata,
+                source_root: root,
+                source_len: len,
+                source_offset: 0,
+                dest: CopyDest::Memory,
+                dest_offset: window.0,
+                remaining: n,
+            }));
+        }
+    }
+
+    /// The bytes of the buffer being filled (its first `len`).
+    fn buffer_bytes(&self, len: u32) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(len as usize);
+        for index in 0..u64::from(len).div_ceil(32) {
+            bytes.extend_from_slice(self.buffer.word(index).as_slice());
+        }
+        bytes.truncate(len as usize);
+        bytes
+    }
+
     /// Ends a call without a callee frame.
     fn end_call_early(&mut self, call: &CallPending, success: bool) {
         let frame = &mut self.frame.snapshot;
@@ -497,9 +549,16 @@ impl<'c> BoundaryRun<'c> {
                 self.accumulators.touched = append_address(self.accumulators.touched, call.target);
             }
         }
-        let index = U256::from_be_slice(call.code_address.as_slice());
-        if U256::from(1) <= index && index <= U256::from(10) {
-            return Err(unsupported(0xf1, "calls into precompiles (spec §7)"));
+        if is_precompile(call.code_address) {
+            let input = self.buffer_bytes(call.input.len);
+            let (success, left, output) = precompile(call.code_address, &input, call.gas)
+                .ok_or_else(|| unsupported(0xf1, "not a Cancun precompile"))?;
+            if !success {
+                self.restore(&checkpoint, accumulators_at_entry);
+            }
+            let output = WordTree::from_bytes(&output)?;
+            self.resume(call.return_window, success, left, output);
+            return Ok(());
         }
         let code = match code_account.map(|a| a.code_hash).filter(|h| *h != KECCAK_EMPTY) {
             None => Bytes::new(),
@@ -546,43 +605,15 @@ impl<'c> BoundaryRun<'c> {
         let (caller, _) = self.callers.pop().ok_or_else(|| unsupported(0, "transaction end"))?;
         let callee = std::mem::replace(&mut self.frame, caller);
         if !exit.success {
-            let c = callee.checkpoint;
-            self.world.roots.state_root = c.state_root;
-            self.world.roots.warm_addresses = c.warm_addresses;
-            self.world.roots.warm_slots = c.warm_slots;
-            self.world.roots.transient = c.transient;
-            self.state.created = c.created;
-            self.state.refund = c.refund;
-            self.state.logs = c.logs;
-            self.accumulators = callee.accumulators;
+            self.restore(&callee.checkpoint, callee.accumulators);
         }
         let output = if exit.output.len == 0 {
             WordTree::empty()
         } else {
             std::mem::replace(&mut self.buffer, WordTree::empty())
         };
-        let frame = &mut self.frame.snapshot;
-        frame.gas += callee.snapshot.gas;
-        let mut items = frame.stack.items().to_vec();
-        items.push(U256::from(u8::from(exit.success)));
-        frame.stack.sync_above(&items, items.len() - 1);
-        let window = callee.snapshot.return_window;
-        let n = exit.output.len.min(window.1);
-        frame.returndata = Arc::new(output);
-        if n == 0 {
-            frame.pc += 1;
-            self.pending = None;
-        } else {
-            self.pending = Some(Pending::Copy(CopyState {
-                source: CopySource::Returndata,
-                source_root: exit.output.root,
-                source_len: exit.output.len,
-                source_offset: 0,
-                dest: CopyDest::Memory,
-                dest_offset: window.0,
-                remaining: n,
-            }));
-        }
+        let snapshot = &callee.snapshot;
+        self.resume(snapshot.return_window, exit.success, snapshot.gas, output);
         Ok(())
     }
 }

@@ -338,3 +338,35 @@ impl BoundaryRun<'_> {
         self.world.roots.state_root
     }
 }
+
+#[test]
+fn precompile_calls_return_their_output_or_fail_with_all_gas() {
+    let codes = codes();
+    // SHA-256 of memory bytes 4..44 into the window 70..102: 60 + 12·2 words = 84 gas.
+    let frame = caller(0xfa, &[32, 70, 40, 4, 2, 50_000], 100_000);
+    let mut r = run(frame, world(), &codes);
+    assert_eq!(steps(&mut r).len(), 4); // opening, two input words, entry (the call itself)
+    let caller = finish_copy(&mut r);
+    // sha256(0x05..=0x2c), computed independently (Python's hashlib).
+    let digest = alloy_primitives::hex::decode("e9d0e86acbfe59f2ced766b6ca9e844b2b6ab97ca14f135cfa7bace6943a58cb").expect("hex");
+    assert_eq!(caller.stack.items().last(), Some(&U256::from(1)));
+    assert_eq!(caller.returndata.len(), 32);
+    assert_eq!(&caller.memory.word(2)[6..32], &digest[..26]);
+    // Memory to 4 words (6 gas from 2), static 100, warm by rule; 50,000 sent, 84 used.
+    assert_eq!(caller.gas, 100_000 - 106 - 84);
+    // The identity precompile with too little gas (15 + 3·2 = 21 > 20): failure, all its gas
+    // consumed, no output, the return data cleared.
+    let frame = caller_with(0xfa, &[0, 0, 40, 4, 4, 20], 100_000);
+    let mut r = run(frame, world(), &codes);
+    steps(&mut r);
+    let caller = &r.frame.snapshot;
+    assert_eq!(caller.stack.items().last(), Some(&U256::ZERO));
+    assert_eq!(caller.returndata.len(), 0);
+    assert_eq!(caller.gas, 100_000 - 100 - 20);
+    assert_eq!(caller.pc, 1);
+}
+
+/// [`caller`] under another name, for readability where the frame is reused.
+fn caller_with(opcode: u8, stack: &[u64], gas: u64) -> FrameSnapshot {
+    caller(opcode, stack, gas)
+}

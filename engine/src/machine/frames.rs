@@ -329,9 +329,8 @@ impl Step<'_> {
                 self.touch(call.target)?;
             }
         }
-        let index = U256::from_be_slice(call.code_address.as_slice());
-        if U256::from(1) <= index && index <= U256::from(10) {
-            return Err(Stop::unsupported(self.opcode, "calls into precompiles (spec §7)"));
+        if is_precompile(call.code_address) {
+            return self.run_precompile(call, &checkpoint);
         }
         let code = match &code_account {
             Some(account) => self.code_of(account)?,
@@ -363,6 +362,73 @@ impl Step<'_> {
             checkpoint: checkpoint.hash(),
         };
         self.clear_pending();
+        Ok(())
+    }
+
+    /// A call into a precompile (spec §7), in the entry step after the transfer: the witness
+    /// carries the whole input, checked against the input buffer; the function runs with the
+    /// callee's gas (revm's implementation of the Cancun precompiles: the same functions the L1
+    /// precompiles compute, with the Cancun gas formulas). A success returns the unused gas and
+    /// the output; a failure consumes all the gas, returns no output and restores the
+    /// checkpoint (undoing the transfer). The caller then resumes as after an exit step.
+    fn run_precompile(&mut self, call: &CallPending, checkpoint: &Checkpoint) -> StepResult<()> {
+        let input =
+            self.witness.precompile_input.as_ref().ok_or(bad("the precompile input is missing"))?;
+        let tree = WordTree::from_bytes(input).map_err(Stop::Fail)?;
+        if input.len() != call.input.len as usize || tree.root() != call.input.root {
+            return Err(bad("the precompile input does not match the input buffer"));
+        }
+        let (success, left, output) = precompile(call.code_address, input, call.gas)
+            .ok_or(Stop::unsupported(self.opcode, "not a Cancun precompile"))?;
+        if !success {
+            self.restore(checkpoint);
+        }
+        let output_tree = WordTree::from_bytes(&output).map_err(Stop::Fail)?;
+        let output = Bytes32Tree { len: output.len() as u32, root: output_tree.root() };
+        self.resume_caller(call.return_window, success, left, output)
+    }
+
+    /// Restores `checkpoint` into the header (spec §4.3).
+    fn restore(&mut self, checkpoint: &Checkpoint) {
+        self.header.state_root = checkpoint.state_root;
+        self.header.warm_addresses = checkpoint.warm_addresses;
+        self.header.warm_slots = checkpoint.warm_slots;
+        self.header.transient = checkpoint.transient;
+        self.header.created = checkpoint.created;
+        self.header.refund = checkpoint.refund;
+        self.header.logs = checkpoint.logs;
+        self.header.accumulators = checkpoint.accumulators;
+    }
+
+    /// The current frame resumes after a call: `gas` returned, `output` as its return data,
+    /// the success flag pushed, and the copy of the output into `window` opened (`pc`
+    /// advances at its end, or now when nothing is copied).
+    fn resume_caller(
+        &mut self,
+        window: (u32, u32),
+        success: bool,
+        gas: u64,
+        output: Bytes32Tree,
+    ) -> StepResult<()> {
+        self.frame.gas = self.frame.gas.checked_add(gas).ok_or(bad("gas overflow"))?;
+        self.frame.returndata = output;
+        self.frame.stack = self.frame.stack.push(U256::from(u8::from(success)));
+        let n = output.len.min(window.1);
+        if n == 0 {
+            self.clear_pending();
+            self.frame.pc = self.frame.pc.checked_add(1).ok_or(Stop::Halt)?;
+        } else {
+            let copy = CopyState {
+                source: CopySource::Returndata,
+                source_root: output.root,
+                source_len: output.len,
+                source_offset: 0,
+                dest: CopyDest::Memory,
+                dest_offset: window.0,
+                remaining: n,
+            };
+            self.set_pending(&Pending::Copy(copy));
+        }
         Ok(())
     }
 
@@ -401,7 +467,7 @@ impl Step<'_> {
         ) {
             return Err(Stop::unsupported(0xf0, "a create frame's exit (spec §6.2)"));
         }
-        let mut caller = self.witness.caller_frame.ok_or(bad("the caller frame is missing"))?;
+        let caller = self.witness.caller_frame.ok_or(bad("the caller frame is missing"))?;
         if hash_pair(&self.witness.callers_rest, &caller.hash()) != chain {
             return Err(bad("the caller frame does not match the caller chain"));
         }
@@ -410,37 +476,35 @@ impl Step<'_> {
             if checkpoint.hash() != self.frame.checkpoint {
                 return Err(bad("the checkpoint does not hash to the frame's"));
             }
-            self.header.state_root = checkpoint.state_root;
-            self.header.warm_addresses = checkpoint.warm_addresses;
-            self.header.warm_slots = checkpoint.warm_slots;
-            self.header.transient = checkpoint.transient;
-            self.header.created = checkpoint.created;
-            self.header.refund = checkpoint.refund;
-            self.header.logs = checkpoint.logs;
-            self.header.accumulators = checkpoint.accumulators;
+            self.restore(&checkpoint);
         }
         self.header.callers = (depth - 1, self.witness.callers_rest);
-        caller.gas = caller.gas.checked_add(self.frame.gas).ok_or(bad("gas overflow"))?;
-        caller.returndata = exit.output;
-        caller.stack = caller.stack.push(U256::from(u8::from(exit.success)));
-        let window = self.frame.return_window;
-        let n = exit.output.len.min(window.1);
+        let (window, left) = (self.frame.return_window, self.frame.gas);
         self.frame = caller;
-        if n == 0 {
-            self.clear_pending();
-            self.frame.pc = self.frame.pc.checked_add(1).ok_or(Stop::Halt)?;
-        } else {
-            let copy = CopyState {
-                source: CopySource::Returndata,
-                source_root: exit.output.root,
-                source_len: exit.output.len,
-                source_offset: 0,
-                dest: CopyDest::Memory,
-                dest_offset: window.0,
-                remaining: n,
-            };
-            self.set_pending(&Pending::Copy(copy));
-        }
-        Ok(())
+        self.resume_caller(window, exit.success, left, exit.output)
     }
+}
+
+/// Whether `address` is a Cancun precompile (`0x01…0x0a`).
+pub(crate) fn is_precompile(address: Address) -> bool {
+    let index = U256::from_be_slice(address.as_slice());
+    U256::from(1) <= index && index <= U256::from(10)
+}
+
+/// Runs the Cancun precompile at `address` on `input` with `gas` (spec §7): `(success, gas
+/// left, output)`, where a failure (out of gas, invalid input) leaves no gas and no output;
+/// `None` when `address` is not a Cancun precompile. The functions and gas formulas are
+/// revm's (`revm-precompile`), the library the reference EVM itself runs.
+pub(crate) fn precompile(address: Address, input: &[u8], gas: u64) -> Option<(bool, u64, Vec<u8>)> {
+    use revm::precompile::{PrecompileStatus, Precompiles};
+    let function = Precompiles::cancun().get(&address)?;
+    Some(match function.execute(input, gas, 0) {
+        Ok(out) if out.gas_used <= gas && matches!(out.status, PrecompileStatus::Success) => {
+            (true, gas - out.gas_used, out.bytes.to_vec())
+        }
+        Ok(out) if out.gas_used <= gas && matches!(out.status, PrecompileStatus::Revert) => {
+            (false, gas - out.gas_used, out.bytes.to_vec())
+        }
+        _ => (false, 0, Vec::new()),
+    })
 }
