@@ -677,8 +677,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
         } else {
             self.next_kind.take().unwrap_or((FrameKind::Call, (0, 0)))
         };
-        let parent =
-            self.live.last().map(|p| (p.id, self.instruction.saturating_sub(1)));
+        let parent = self.live.last().map(|p| (p.id, self.instruction.saturating_sub(1)));
         trace.frames.push(FrameRecord {
             kind,
             is_static: interp.runtime_flag.is_static(),
