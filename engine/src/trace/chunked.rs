@@ -61,6 +61,12 @@ impl<T> ChunkedVec<T> {
         })
     }
 
+    /// The item at `index`, if there is one.
+    #[inline]
+    pub(crate) fn get(&self, index: usize) -> Option<&T> {
+        (index < self.len()).then(|| &self[index])
+    }
+
     fn chunk(&self, k: usize) -> &[T] {
         self.full.get(k).map_or(&self.last, |chunk| chunk)
     }

@@ -2,9 +2,10 @@
 //! to any machine state `S_i`, or the witness of any step `i`, built on demand.
 //!
 //! [`TraceRecorder`] is a revm inspector that keeps, per instruction, only what the code and
-//! the replayed stack cannot give back (4 bytes of gas cost and flags, the value it computed,
-//! the memory size if it grew, the bytes it wrote; `pc`, pops and PUSH/DUP/SWAP values are
-//! derived on replay, and so are the values of pure opcodes) and, at each frame entry, after
+//! the replayed stack cannot give back (its gas cost when it differs from its opcode's usual
+//! one, the value it computed, the memory size if a copy or call grew it, the bytes it wrote;
+//! `pc`, pops and PUSH/DUP/SWAP values are derived on replay, and so are the values of pure
+//! opcodes and the memory growth of MLOAD/MSTORE/MSTORE8) and, at each frame entry, after
 //! each return to a frame and then every few thousand instructions, a raw checkpoint of the
 //! frame (stack items, `pc`, gas, memory size, return data; code and calldata are shared with
 //! the frame's record; memory is the frame's writes). It hashes nothing.
@@ -85,7 +86,10 @@ use crate::{
 use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
 use chunked::ChunkedVec;
 use numbering::Numbering;
-use recorder::{Checkpoint, DERIVED, Delta, EFFECTS, Effect, FrameRecord, Write};
+use recorder::{
+    Checkpoint, DERIVED, Delta, EFFECTS, Effect, Exception, FrameRecord, UNSEEN, Write,
+    fixed_access,
+};
 use std::sync::{Arc, OnceLock};
 use world::{WorldLog, apply_sync};
 
@@ -224,7 +228,14 @@ struct RawFrame {
 pub struct Trace {
     frames: Vec<FrameRecord>,
     codes: Vec<CodeEntry>,
-    deltas: ChunkedVec<Delta>,
+    /// The number of revm instructions recorded.
+    instructions: u64,
+    /// The gas each opcode cost the first time it ran ([`UNSEEN`] if it never ran, or first
+    /// cost more than [`Delta::BIG_COST`]): an instruction with no [`Exception`] cost this.
+    costs: [u32; 256],
+    /// The deltas of the instructions that did not cost their opcode's usual gas, or grew or
+    /// wrote memory, by instruction.
+    exceptions: ChunkedVec<Exception>,
     pushed: ChunkedVec<U256>,
     writes: ChunkedVec<Write>,
     bytes: Vec<u8>,
@@ -253,7 +264,9 @@ impl Default for Trace {
         Self {
             frames: Vec::new(),
             codes: Vec::new(),
-            deltas: ChunkedVec::default(),
+            instructions: 0,
+            costs: [UNSEEN; 256],
+            exceptions: ChunkedVec::default(),
             pushed: ChunkedVec::default(),
             writes: ChunkedVec::default(),
             bytes: Vec::new(),
@@ -275,7 +288,7 @@ impl Default for Trace {
 impl Trace {
     /// The number of machine steps `n`: states are `S_0 … S_n`.
     pub fn len(&self) -> u64 {
-        self.numbering.machine_index(self.deltas.len() as u64)
+        self.numbering.machine_index(self.instructions)
     }
 
     /// The step index of revm instruction `instruction` of the transaction (counted over
@@ -287,7 +300,7 @@ impl Trace {
 
     /// The number of revm instructions recorded.
     pub fn instructions(&self) -> u64 {
-        self.deltas.len() as u64
+        self.instructions
     }
 
     /// Whether the trace has no step (the transaction ran no code).
@@ -306,11 +319,11 @@ impl Trace {
         self.frames.len()
     }
 
-    /// Bytes held by the recording (deltas, pushed values, written bytes, checkpoints), for
+    /// Bytes held by the recording (exceptions, pushed values, written bytes, checkpoints), for
     /// measuring its cost.
     pub fn recorded_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.deltas.len() * size_of::<Delta>()
+        self.exceptions.len() * size_of::<Exception>()
             + self.pushed.len() * 32
             + self.writes.len() * size_of::<Write>()
             + self.bytes.len()
@@ -466,7 +479,7 @@ impl Trace {
         }
         let position = self.numbering.position(i);
         let instruction = position.instruction;
-        if instruction >= self.deltas.len() as u64 {
+        if instruction >= self.instructions {
             return Ok(Located::Final);
         }
         let raw = self.raw_before(instruction)?;
@@ -543,10 +556,24 @@ impl Trace {
         let code = &self.codes[self.frames[c.frame as usize].code as usize].bytes;
         let (mut pushed, mut writes) = (c.pushed_at, c.writes_at);
         let (mut sizes, mut big_costs) = (c.sizes_at, c.big_costs_at);
-        for delta in self.deltas.range(c.instruction as usize..end as usize) {
+        let mut exceptions = c.exceptions_at;
+        for instruction in c.instruction..end {
             let at_pc = pc as usize;
             let opcode = code.get(at_pc).copied().unwrap_or(0);
+            let delta = match self.exceptions.get(exceptions) {
+                Some(e) if e.instruction == instruction => {
+                    exceptions += 1;
+                    e.delta
+                }
+                // Every opcode recorded without an exception ran before, so its cost is seen.
+                _ => Delta(self.costs[opcode as usize] % UNSEEN),
+            };
             let mut next = at_pc + 1;
+            if let Some(width) = fixed_access(opcode)
+                && let Some(offset) = stack.last().and_then(|o| u64::try_from(*o).ok())
+            {
+                memory_len = memory_len.max(offset.saturating_add(width).div_ceil(32) * 32);
+            }
             match EFFECTS[opcode as usize] {
                 Effect::Push(n) => {
                     let n = usize::from(n);

@@ -20,7 +20,7 @@ use revm::{
     interpreter::{
         CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome, CreateScheme,
         InstructionResult, Interpreter,
-        interpreter_types::{InputsTr, Jumps, MemoryTr, ReturnData, RuntimeFlag},
+        interpreter_types::{InputsTr, Jumps, LoopControl, MemoryTr, ReturnData, RuntimeFlag},
     },
 };
 use std::sync::{Arc, OnceLock};
@@ -38,11 +38,13 @@ const CHECKPOINT_BYTES_PER_STEP: u64 = 8;
 /// memory (bit 30; the new size is the next entry of [`Trace::memory_sizes`]) and whether it
 /// wrote memory (bit 31; the next entry of [`Trace::writes`]).
 ///
-/// Everything else is derived from the code and the replayed stack (see [`Effect`]): the next
-/// `pc` (jump targets are the popped operands), the items popped, the pushed values of PUSHn,
-/// DUPn and SWAPn, and the values of the pure opcodes (arithmetic, comparison, bitwise:
-/// recomputed from their operands by [`crate::machine::pure`]). Only the other values an
-/// instruction computes are stored, in [`Trace::pushed`].
+/// Only the exceptions are stored ([`Exception`]): an instruction that cost what its opcode
+/// cost the first time it ran ([`Trace::costs`]) and neither grew nor wrote memory leaves no
+/// record. Everything else is derived from the code and the replayed stack (see [`Effect`]):
+/// the next `pc` (jump targets are the popped operands), the items popped, the pushed values
+/// of PUSHn, DUPn and SWAPn, and the values of the pure opcodes (arithmetic, comparison,
+/// bitwise: recomputed from their operands by [`crate::machine::pure`]). Only the other
+/// values an instruction computes are stored, in [`Trace::pushed`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Delta(pub(crate) u32);
 
@@ -65,6 +67,27 @@ impl Delta {
     }
 }
 
+/// The [`Delta`] of an instruction that has one to tell ([`Trace::exceptions`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Exception {
+    /// The instruction index.
+    pub(crate) instruction: u64,
+    pub(crate) delta: Delta,
+}
+
+/// [`Trace::costs`] entry of an opcode that never ran.
+pub(crate) const UNSEEN: u32 = u32::MAX;
+
+/// The recorder's fast test per opcode: the gas cost that needs no record, or `u64::MAX` (no
+/// cost matches) for an opcode not seen yet or with [`HOT`] flags.
+#[derive(Debug)]
+struct FastCosts([u64; 256]);
+
+impl Default for FastCosts {
+    fn default() -> Self {
+        Self([u64::MAX; 256])
+    }
+}
 /// How an instruction changes its frame's stack and `pc` while it runs (what happens between
 /// instructions, a callee's run and the return, starts a new segment with a checkpoint).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,8 +157,26 @@ const STORES_OUTPUT: u8 = 1;
 const MAY_GROW: u8 = 2;
 /// [`HOT`] flag: the opcode may write memory ([`memory_write`]).
 const WRITES: u8 = 4;
+/// [`HOT`] flag: the opcode may change revm's journal or the refund counter (any opcode
+/// outside the pure, stack, control and memory families): look at both before the next
+/// instruction.
+const SYNCS: u8 = 8;
+/// [`HOT`] flag: the opcode may make more than one machine step ([`machine_steps`]).
+const MULTI: u8 = 16;
+/// The [`HOT`] flags with work when the opcode starts (the others: when it is done).
+const OPENS: u8 = WRITES | MULTI;
 
-/// What the recorder must look at after each opcode, beyond its gas cost: one table lookup
+/// The bytes MLOAD, MSTORE and MSTORE8 touch from the offset on top of the stack (`None` for
+/// other opcodes): their memory growth follows from it, to `⌈(offset + width) / 32⌉` words.
+pub(crate) fn fixed_access(opcode: u8) -> Option<u64> {
+    match opcode {
+        0x51 | 0x52 => Some(32),
+        0x53 => Some(1),
+        _ => None,
+    }
+}
+
+/// What the recorder must look at around each opcode, beyond its gas cost: one table lookup
 /// per instruction, and nothing more for the common ones (stack, control, pure opcodes).
 const HOT: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -144,13 +185,23 @@ const HOT: [u8; 256] = {
         if matches!(EFFECTS[op], Effect::Compute { push: 1, .. }) && !DERIVED[op] {
             t[op] |= STORES_OUTPUT;
         }
+        if !matches!(
+            OPCODES[op].family,
+            Family::Pure | Family::Stack | Family::Control | Family::Memory
+        ) {
+            t[op] |= SYNCS;
+        }
+        if matches!(op, 0x20 | 0x37 | 0x39 | 0x3c | 0x3e | 0x5e | 0xa0..=0xa4) {
+            t[op] |= MULTI;
+        }
         op += 1;
     }
-    // Every opcode that touches memory (Cancun): loads and stores, copies, KECCAK256, LOGn,
-    // calls and creates (argument and return windows), RETURN and REVERT.
+    // Every opcode that touches memory (Cancun) but MLOAD, MSTORE and MSTORE8 (replay derives
+    // their growth, see [`fixed_access`]): copies, KECCAK256, LOGn, calls and creates (argument
+    // and return windows), RETURN and REVERT.
     let grow = [
-        0x20, 0x37, 0x39, 0x3c, 0x3e, 0x51, 0x52, 0x53, 0x5e, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xf0,
-        0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xfa, 0xfd,
+        0x20, 0x37, 0x39, 0x3c, 0x3e, 0x5e, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xf0, 0xf1, 0xf2, 0xf3,
+        0xf4, 0xf5, 0xfa, 0xfd,
     ];
     let mut k = 0;
     while k < grow.len() {
@@ -201,6 +252,7 @@ pub(crate) struct Checkpoint {
     pub(crate) writes_at: usize,
     pub(crate) sizes_at: usize,
     pub(crate) big_costs_at: usize,
+    pub(crate) exceptions_at: usize,
     /// The frame's previous checkpoint ([`Trace::checkpoints`] index); `None` at its entry.
     pub(crate) prev: Option<u32>,
     /// The frame's own writes since `prev` are `prev.writes_at..prev_writes_end` (the end of
@@ -254,11 +306,17 @@ impl LiveFrame {
     }
 }
 
-/// The instruction between `step` and `step_end`.
+/// The instruction started last, until its post-state is recorded: in the next `step` (the
+/// interpreter is then as the instruction left it), or in `step_end` when it ends the
+/// interpreter's loop (a call, a create, a return or a halt), so most instructions cost one
+/// hook.
 #[derive(Debug, Default)]
 struct Open {
     /// Whether an instruction is open.
     open: bool,
+    /// Whether the journal and the refund counter may have changed since they were last
+    /// looked at (after a [`SYNCS`] opcode, and when a frame starts or resumes).
+    sync: bool,
     opcode: u8,
     /// Gas left before it.
     gas: u64,
@@ -273,10 +331,12 @@ struct Open {
 /// The recording inspector: attach it to a revm EVM for one transaction, then call
 /// [`TraceRecorder::finish`] for the [`Trace`].
 ///
-/// Per instruction it stores 4 bytes (gas cost and flags), the value it pushed if it computed
-/// one that replay cannot recompute (32 bytes) and the bytes it wrote to memory; at each frame
-/// entry, after each return to a frame, and then every few thousand instructions it stores a
-/// raw checkpoint of the current frame (no memory). It computes no hash.
+/// Per instruction it stores a 16-byte [`Exception`] only when the gas cost differs from the
+/// opcode's usual one or memory was written or grown by a copy or call, the value it pushed if
+/// it computed one that replay cannot recompute (32 bytes) and the bytes it wrote to memory;
+/// most instructions take one hook call and store nothing. At each frame entry, after each
+/// return to a frame, and then every few thousand instructions it stores a raw checkpoint of
+/// the current frame (no memory). It computes no hash.
 ///
 /// # Examples
 ///
@@ -311,6 +371,10 @@ pub struct TraceRecorder {
     calls: Vec<usize>,
     next_kind: Option<(FrameKind, (u32, u32))>,
     open: Open,
+    /// Instructions started (the index of the next one).
+    instruction: u64,
+    /// The costs that need no record, for the fast path of `step`.
+    fast: FastCosts,
     /// Instruction index at which the current frame's next checkpoint is due; 0 forces one
     /// (segment start).
     next_checkpoint: u64,
@@ -350,12 +414,13 @@ impl TraceRecorder {
     }
 
     /// The trace, after the transaction ran.
-    pub fn finish(self) -> Trace {
+    pub fn finish(mut self) -> Trace {
+        self.trace.instructions = self.instruction;
         self.trace
     }
 
     fn instructions(&self) -> u64 {
-        self.trace.deltas.len() as u64
+        self.instruction
     }
 
     /// Opens a checkpoint of the current frame before the instruction about to run (pushed
@@ -386,7 +451,7 @@ impl TraceRecorder {
         };
         self.open.memory_size = memory_len;
         self.open.checkpoint = Some(Box::new(Checkpoint {
-            instruction: self.trace.deltas.len() as u64,
+            instruction: self.instruction,
             frame: frame.id,
             pc: interp.bytecode.pc() as u32,
             gas: interp.gas.remaining(),
@@ -397,6 +462,7 @@ impl TraceRecorder {
             writes_at,
             sizes_at: self.trace.memory_sizes.len(),
             big_costs_at: self.trace.big_costs.len(),
+            exceptions_at: self.trace.exceptions.len(),
             prev: frame.last_checkpoint,
             prev_writes_end,
             entry_write,
@@ -432,6 +498,7 @@ impl TraceRecorder {
     /// segment (its state changed between instructions).
     fn segment_break(&mut self) {
         self.next_checkpoint = 0;
+        self.open.sync = true;
     }
 
     /// A call or create ended with `result`. When it ran a frame, that frame's last
@@ -468,6 +535,117 @@ impl TraceRecorder {
         }
     }
 
+    /// Records the open instruction's post-state, which `interp` shows: its gas cost when it
+    /// is not its opcode's usual one, and for [`HOT`] opcodes the stored output, memory growth
+    /// and written bytes.
+    fn close(&mut self, interp: &Interpreter) {
+        let open = &mut self.open;
+        open.open = false;
+        let trace = &mut self.trace;
+        let cost = open.gas.saturating_sub(interp.gas.remaining());
+        let opcode = open.opcode as usize;
+        let hot = HOT[opcode];
+        let mut flags = 0;
+        if hot & (STORES_OUTPUT | MAY_GROW | WRITES) != 0 {
+            flags = memory_and_output(open, trace, interp, hot);
+        }
+        open.sync |= hot & SYNCS != 0;
+        if trace.costs[opcode] == UNSEEN && cost < u64::from(Delta::BIG_COST) {
+            trace.costs[opcode] = cost as u32;
+            if hot == 0 {
+                self.fast.0[opcode] = cost;
+            }
+        }
+        let usual = trace.costs[opcode];
+        if usual == UNSEEN || cost != u64::from(usual) || flags != 0 {
+            let delta = if cost < u64::from(Delta::BIG_COST) {
+                cost as u32
+            } else {
+                trace.big_costs.push(cost);
+                Delta::BIG_COST
+            };
+            let instruction = self.instruction - 1;
+            trace.exceptions.push(Exception { instruction, delta: Delta(delta | flags) });
+        }
+        if let Some(checkpoint) = self.open.checkpoint.take() {
+            self.push_checkpoint(checkpoint);
+        }
+    }
+
+    /// [`TraceRecorder::close`] for an instruction that ended the interpreter's loop.
+    #[cold]
+    #[inline(never)]
+    fn close_last(&mut self, interp: &Interpreter) {
+        if self.open.open {
+            self.close(interp);
+        }
+        self.segment_break();
+    }
+
+    /// Looks at revm's journal and the refund counter before `instruction`, recording what
+    /// changed since the last look.
+    #[cold]
+    #[inline(never)]
+    fn sync<CTX: ContextTr<Journal: JournalExt>>(
+        &mut self,
+        interp: &Interpreter,
+        context: &mut CTX,
+        instruction: u64,
+    ) {
+        self.open.sync = false;
+        if let Some(follower) = &mut self.follower
+            && follower.changed(context)
+            && let Some(world) = &mut self.trace.world
+        {
+            follower.sync(context, instruction, &mut world.log);
+        }
+        if let Some(frame) = self.live.last() {
+            let refund = frame.refund_base + interp.gas.refunded();
+            if refund != self.refund {
+                self.refund = refund;
+                self.trace.refunds.push((instruction, refund));
+            }
+        }
+    }
+
+    /// `step` for everything off its fast path: closes the open instruction ([`Self::close`])
+    /// and opens this one, looking at the journal and the refund counter when they may have
+    /// changed, recording its machine step count, the memory it may write, and a checkpoint
+    /// when one is due.
+    #[inline(never)]
+    fn step_slow<CTX: ContextTr<Journal: JournalExt>>(
+        &mut self,
+        interp: &Interpreter,
+        context: &mut CTX,
+    ) {
+        if self.open.open {
+            self.close(interp);
+        }
+        let opcode = interp.bytecode.opcode();
+        let instruction = self.instruction;
+        if self.open.sync {
+            self.sync(interp, context, instruction);
+        }
+        let hot = HOT[opcode as usize];
+        let open = &mut self.open;
+        open.open = true;
+        open.opcode = opcode;
+        open.gas = interp.gas.remaining();
+        if hot & (WRITES | MULTI) != 0 {
+            let stack = interp.stack.data();
+            if hot & MULTI != 0 {
+                self.trace.numbering.record(instruction, machine_steps(opcode, stack));
+            }
+            if hot & WRITES != 0 {
+                open.write = memory_write(opcode, stack);
+            }
+        }
+        if instruction >= self.next_checkpoint {
+            self.open_checkpoint(interp);
+        }
+        self.instruction = instruction + 1;
+    }
+
     /// At the top frame's start: the contexts and the world's warm-up.
     fn begin<CTX: ContextTr>(&mut self, context: &mut CTX) {
         let start = self.trace.world.as_ref().map_or(B256::ZERO, |w| w.start_state_root);
@@ -499,8 +677,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
         } else {
             self.next_kind.take().unwrap_or((FrameKind::Call, (0, 0)))
         };
-        let parent =
-            self.live.last().map(|p| (p.id, (trace.deltas.len() as u64).saturating_sub(1)));
+        let parent = self.live.last().map(|p| (p.id, self.instruction.saturating_sub(1)));
         trace.frames.push(FrameRecord {
             kind,
             is_static: interp.runtime_flag.is_static(),
@@ -516,61 +693,33 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
         });
         let id = (trace.frames.len() - 1) as u32;
         self.live.push(LiveFrame::new(id, self.refund));
-        self.next_checkpoint = 0;
+        self.segment_break();
     }
 
-    #[inline]
+    /// The fast path: the previous instruction cost its opcode's usual gas and has no [`HOT`]
+    /// flags, this one has no work when it starts ([`OPENS`]), and no checkpoint is due (always
+    /// one at a segment start).
+    #[inline(always)]
     fn step(&mut self, interp: &mut Interpreter, context: &mut CTX) {
         let opcode = interp.bytecode.opcode();
-        let instruction = self.instructions();
-        if let Some(follower) = &mut self.follower
-            && follower.changed(context)
-            && let Some(world) = &mut self.trace.world
-        {
-            follower.sync(context, instruction, &mut world.log);
-        }
-        if let Some(frame) = self.live.last() {
-            let refund = frame.refund_base + interp.gas.refunded();
-            if refund != self.refund {
-                self.refund = refund;
-                self.trace.refunds.push((instruction, refund));
-            }
-        }
-        let stack = interp.stack.data();
-        self.trace.numbering.record(instruction, machine_steps(opcode, stack));
+        let gas = interp.gas.remaining();
         let open = &mut self.open;
-        open.open = true;
-        open.opcode = opcode;
-        open.gas = interp.gas.remaining();
-        if HOT[opcode as usize] & WRITES != 0 {
-            open.write = memory_write(opcode, stack);
-        }
-        if instruction >= self.next_checkpoint {
-            self.open_checkpoint(interp);
+        if open.gas.wrapping_sub(gas) == self.fast.0[open.opcode as usize]
+            && HOT[opcode as usize] & OPENS == 0
+            && self.instruction < self.next_checkpoint
+        {
+            open.opcode = opcode;
+            open.gas = gas;
+            self.instruction += 1;
+        } else {
+            self.step_slow(interp, context);
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn step_end(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
-        if !std::mem::take(&mut self.open.open) {
-            return;
-        }
-        let open = &mut self.open;
-        let trace = &mut self.trace;
-        let cost = open.gas.saturating_sub(interp.gas.remaining());
-        let mut delta = if cost < u64::from(Delta::BIG_COST) {
-            cost as u32
-        } else {
-            trace.big_costs.push(cost);
-            Delta::BIG_COST
-        };
-        let hot = HOT[open.opcode as usize];
-        if hot != 0 {
-            delta |= memory_and_output(open, trace, interp, hot);
-        }
-        trace.deltas.push(Delta(delta));
-        if let Some(checkpoint) = self.open.checkpoint.take() {
-            self.push_checkpoint(checkpoint);
+        if interp.bytecode.is_end() {
+            self.close_last(interp);
         }
     }
 
@@ -618,14 +767,15 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
     }
 
     fn log(&mut self, _context: &mut CTX, log: Log) {
-        // Seen during the LOG instruction: the chain holds it from the next state on.
+        // Seen during the LOG instruction (started, so counted): the chain holds it from the
+        // next state on.
         self.logs += 1;
-        let at = self.instructions() + 1;
+        let at = self.instructions();
         self.trace.log_events.push((at, LogEvent::Append(log)));
     }
 }
 
-/// The rarer half of `step_end`, for opcodes with [`HOT`] flags: the stored output, memory
+/// The rarer half of [`TraceRecorder::close`], for opcodes with [`HOT`] flags: the stored output, memory
 /// growth and written bytes. Returns the delta's flags.
 #[inline]
 fn memory_and_output(open: &mut Open, trace: &mut Trace, interp: &Interpreter, hot: u8) -> u32 {
@@ -635,11 +785,8 @@ fn memory_and_output(open: &mut Open, trace: &mut Trace, interp: &Interpreter, h
     {
         trace.pushed.push(*top);
     }
-    if hot & MAY_GROW == 0 {
-        return flags;
-    }
     let memory_size = interp.memory.size();
-    if memory_size != open.memory_size {
+    if hot & MAY_GROW != 0 && memory_size != open.memory_size {
         open.memory_size = memory_size;
         trace.memory_sizes.push((memory_size / 32) as u32);
         flags |= Delta::GREW;
@@ -657,4 +804,46 @@ fn memory_and_output(open: &mut Open, trace: &mut Trace, interp: &Interpreter, h
         flags |= Delta::WROTE;
     }
     flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `step` asks [`machine_steps`] only for [`MULTI`] opcodes: every other opcode is one
+    /// machine step whatever the stack.
+    #[test]
+    fn only_multi_opcodes_make_several_machine_steps() {
+        let stacks = [
+            vec![],
+            vec![U256::from(1); 4],
+            vec![U256::from(5000); 4],
+            vec![U256::from(u32::MAX); 4],
+            vec![U256::MAX; 4],
+        ];
+        for opcode in 0..=255u8 {
+            if HOT[opcode as usize] & MULTI == 0 {
+                for stack in &stacks {
+                    assert_eq!(machine_steps(opcode, stack), 1, "opcode {opcode:#04x}");
+                }
+            }
+        }
+    }
+
+    /// Replay derives the growth of exactly the memory opcodes without [`MAY_GROW`], and
+    /// every opcode that may change the journal or the refund counter is looked after.
+    #[test]
+    fn hot_flags_cover_memory_growth_and_the_world() {
+        for opcode in 0..=255u8 {
+            let hot = HOT[opcode as usize];
+            if fixed_access(opcode).is_some() {
+                assert_eq!(hot & MAY_GROW, 0, "opcode {opcode:#04x}");
+            }
+            if matches!(OPCODES[opcode as usize].family, Family::World | Family::Unsupported) {
+                assert_ne!(hot & SYNCS, 0, "opcode {opcode:#04x}");
+            }
+        }
+        assert!([0x51, 0x52, 0x53].iter().all(|&op| fixed_access(op).is_some()));
+        assert_ne!(HOT[0x55] & SYNCS, 0);
+    }
 }
