@@ -348,7 +348,10 @@ fn precompile_calls_return_their_output_or_fail_with_all_gas() {
     assert_eq!(steps(&mut r).len(), 4); // opening, two input words, entry (the call itself)
     let caller = finish_copy(&mut r);
     // sha256(0x05..=0x2c), computed independently (Python's hashlib).
-    let digest = alloy_primitives::hex::decode("e9d0e86acbfe59f2ced766b6ca9e844b2b6ab97ca14f135cfa7bace6943a58cb").expect("hex");
+    let digest = alloy_primitives::hex::decode(
+        "e9d0e86acbfe59f2ced766b6ca9e844b2b6ab97ca14f135cfa7bace6943a58cb",
+    )
+    .expect("hex");
     assert_eq!(caller.stack.items().last(), Some(&U256::from(1)));
     assert_eq!(caller.returndata.len(), 32);
     assert_eq!(&caller.memory.word(2)[6..32], &digest[..26]);
