@@ -65,8 +65,8 @@ fn a_wrong_expected_root_is_a_failure_not_a_match() {
 
 /// Every step of the VM, memory and call-code state tests, and a sample of the steps of the
 /// world-focused ones (storage, refunds, account reads and EXTCODECOPY, transient storage,
-/// access lists, blob and context opcodes, calls, reverts and SELFDESTRUCT; frame boundaries
-/// are always checked), checked against the one-step executor: no mismatch, every root
+/// access lists, blob and context opcodes, calls, reverts and SELFDESTRUCT, creates and
+/// init-code limits; frame boundaries are always checked), checked against the one-step executor: no mismatch, every root
 /// matched, and every opcode the executor runs is among those checked.
 /// (The whole corpus runs by command, `refute conformance --steps all`; the loops of
 /// `vmPerformance` alone are 140 million steps, too long for the test suite.)
@@ -107,6 +107,9 @@ fn the_steps_of_the_vm_memory_and_world_tests_match_the_executor() {
         "stRevertTest",
         "stStaticFlagEnabled",
         "stZeroCallsRevert",
+        "stCreate2",
+        "stInitCodeTest",
+        "Shanghai/stEIP3860-limitmeterinitcode",
     ];
     let run = |folders: &[&str], selection| {
         let files =
@@ -134,7 +137,7 @@ fn the_steps_of_the_vm_memory_and_world_tests_match_the_executor() {
     let missing: Vec<&str> = (0..=255u8)
         .filter(|op| {
             use refute_engine::machine::{Family, OPCODES};
-            !matches!(OPCODES[*op as usize].family, Family::Unsupported | Family::Invalid)
+            OPCODES[*op as usize].family != Family::Invalid
         })
         .filter_map(|op| revm::bytecode::opcode::OPCODE_INFO[op as usize].map(|i| i.name()))
         .filter(|name| !steps.checked_by_opcode.contains_key(*name))

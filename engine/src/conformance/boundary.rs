@@ -77,8 +77,8 @@ pub(super) struct Entered {
 
 /// Drives `run` from `commitment` (its current state, which the executor reached) until the
 /// chain stops. A prover that cannot follow, or an executor result that differs from the
-/// prover's state, is a mismatch (`Ok(Err(why))`); an unsupported step (precompiles,
-/// creates) is `Err`.
+/// prover's state, is a mismatch (`Ok(Err(why))`); an unsupported step (the top frame's exit)
+/// is `Err`.
 pub(super) fn drive(
     run: &mut BoundaryRun<'_>,
     mut commitment: B256,
@@ -134,6 +134,8 @@ pub(super) fn drive(
             None => &mut counts.opening,
             Some(Pending::Call(call)) if call.input.is_done() => &mut counts.entry,
             Some(Pending::Call(_)) => &mut counts.input,
+            Some(Pending::Create(create)) if create.input.is_done() => &mut counts.entry,
+            Some(Pending::Create(_)) => &mut counts.input,
             Some(Pending::Output { .. }) => &mut counts.output,
             Some(_) => &mut counts.exit,
         };

@@ -20,12 +20,13 @@
 //! settled when revm ends the frame, against revm's outcome (success for STOP, an error for a
 //! halt).
 //!
-//! Frame boundaries (spec §6) are checked as chains (`boundary.rs`): at a CALL-family opcode
-//! the prover ([`BoundaryRun`]) builds the opening step, the input micro-steps and the entry
-//! step over the tracked world, the executor runs each on its previous output, and the state
-//! after the entry is settled at the callee's first instruction against the frame revm
-//! started (or, for a call that ends at entry — no code, too deep, too little balance —, at
-//! the caller's next instruction). RETURN, REVERT and SELFDESTRUCT run their ending step,
+//! Frame boundaries (spec §6) are checked as chains (`boundary.rs`): at a CALL-family or
+//! CREATE opcode the prover ([`BoundaryRun`]) builds the opening step, the input (init-code)
+//! micro-steps and the entry step over the tracked world, the executor runs each on its
+//! previous output, and the state after the entry is settled at the callee's first
+//! instruction against the frame revm started (or, for a call or create that ends at entry —
+//! no code, too deep, too little balance, a nonce at its limit, a collision —, at the caller's
+//! next instruction); a create frame's exit deposits its code. RETURN, REVERT and SELFDESTRUCT run their ending step,
 //! output micro-steps, the exit step and the copy into the caller's return window; after STOP
 //! or a halt, the exit step runs once revm has ended the frame. The caller's state after the
 //! exit is settled at its next instruction, so every boundary step counts as checked only
@@ -36,10 +37,11 @@
 //! kept per transaction from the logs revm emits, and — when the checker is given the
 //! pre-state ([`StepChecker::with_pre_state`]) — the world: state root, warm sets, transient
 //! storage (kept by replaying revm's journal, see `world.rs`) and the refund counter (revm's
-//! per-frame refunds summed over the live frames). Creates (CREATE, CREATE2 and their exits),
-//! calls into precompiles and the top frame's exit (transaction end) are counted as
-//! unsupported; the `created` set is held empty and the transaction accumulators are the
-//! prover's (the EIP-161/6780 deletions they drive happen at transaction end).
+//! per-frame refunds summed over the live frames) and the `created` set (from revm's
+//! account-created journal entries). The top frame's end is checked against revm's outcome
+//! (success, gas, output) but its exit — transaction end (spec §8.2), including a creation
+//! transaction's code deposit — is not run; the transaction accumulators are the prover's
+//! (the EIP-161/6780 deletions they drive happen at transaction end).
 
 use super::{
     boundary::{Counts, Stopped, drive},
@@ -303,6 +305,7 @@ impl StepChecker {
             state.warm_addresses = roots.warm_addresses;
             state.warm_slots = roots.warm_slots;
             state.transient = roots.transient;
+            state.created = roots.created;
             state.refund = u64::try_from(refund).unwrap_or_default();
         }
         state
@@ -499,6 +502,7 @@ impl StepChecker {
                 world.roots.warm_addresses = state.warm_addresses;
                 world.roots.warm_slots = state.warm_slots;
                 world.roots.transient = state.transient;
+                world.roots.created = state.created;
                 (world, NO_CODES.get_or_init(HashMap::new))
             }
         };
@@ -824,7 +828,8 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
                         Some(prediction),
                     )
                 }
-                // A frame whose entry was not checked (a create): consistent header fields, no
+                // A frame whose entry was not checked (its caller's step was not followed, e.g.
+                // code past the machine's bound): consistent header fields, no
                 // exit check.
                 (Some((depth, _)), None) => {
                     let checkpoint = self.checkpoint_now();
@@ -862,25 +867,12 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         let opcode = frame.snapshot.code_byte(interp.bytecode.pc());
         let (oversized_code, settling) = (frame.oversized_code, frame.prediction.is_some());
         let family = OPCODES[opcode as usize].family;
-        // SELFDESTRUCT of an account created in this transaction needs the `created` set,
-        // which arrives with creates (spec §6.4).
-        let created_here = opcode == 0xff && {
-            use revm::context::JournalTr;
-            let address = frame.snapshot.address;
-            context.journal_ref().evm_state().get(&address).is_some_and(|a| a.is_created_locally())
-        };
         if oversized_code {
             *self.report.unsupported.entry("code over 131072 bytes".into()).or_default() += 1;
-        } else if created_here {
-            let kind = "SELFDESTRUCT of an account created in the transaction".to_owned();
-            *self.report.unsupported.entry(kind).or_default() += 1;
-        } else if unchecked(family) || (reads_world(opcode) && self.world.is_none()) {
+        } else if reads_world(opcode) && self.world.is_none() {
             *self.report.unsupported.entry(name(opcode)).or_default() += 1;
         }
-        let followed = !oversized_code
-            && !created_here
-            && !unchecked(family)
-            && (!reads_world(opcode) || self.world.is_some());
+        let followed = !oversized_code && (!reads_world(opcode) || self.world.is_some());
         // Boundary steps are always checked: the callee's header and its exit need them.
         let check = followed && (self.selected(opcode) || family == Family::Boundary);
 
@@ -1068,11 +1060,6 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         let item = log_item(&log.address, log.topics(), keccak256(&log.data.data));
         self.logs = Chain { count: self.logs.count + 1, acc: hash_pair(&self.logs.acc, &item) };
     }
-}
-
-/// Families whose steps the checker does not follow yet: creates.
-fn unchecked(family: Family) -> bool {
-    family == Family::Unsupported
 }
 
 /// What the executor did at a checked step.

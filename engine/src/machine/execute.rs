@@ -86,8 +86,10 @@ pub struct StepWitness {
     /// The transaction's accumulators, for the steps that touch accounts or selfdestruct;
     /// must hash to `state.accumulators` (spec §4.4).
     pub accumulators: Option<TxAccumulators>,
-    /// A precompile call's whole input, checked against the input buffer (spec §7).
-    pub precompile_input: Option<Bytes>,
+    /// A buffer carried whole, checked against its word-tree root: a precompile call's input
+    /// (entry step, spec §7), a create's init code (entry step, §6.4: at most 49,152 bytes),
+    /// or the code a create frame deposits (exit step, §6.4: at most 24,576 bytes).
+    pub data: Option<Bytes>,
 }
 
 impl StepWitness {
@@ -115,7 +117,7 @@ impl StepWitness {
             callers_rest: B256::ZERO,
             checkpoint: None,
             accumulators: None,
-            precompile_input: None,
+            data: None,
         }
     }
 }
@@ -284,9 +286,6 @@ impl<'a> Step<'a> {
         if self.frame.is_static && writes_state(opcode, || self.arg(2)) {
             return Err(Stop::Halt); // EIP-214
         }
-        if info.family == Family::Unsupported {
-            return Err(Stop::unsupported(opcode, "not yet executed"));
-        }
         self.charge(info.static_gas)?;
 
         let mut next_pc = pc + 1;
@@ -307,7 +306,7 @@ impl<'a> Step<'a> {
                 vec![]
             }
             Family::Micro => self.open_micro(&mut next_pc)?,
-            Family::Unsupported | Family::Invalid => return Err(Stop::Halt),
+            Family::Invalid => return Err(Stop::Halt),
         };
         self.frame.stack = pushed.into_iter().fold(base, |stack, item| stack.push(item));
         self.frame.pc = u32::try_from(next_pc).map_err(|_| Stop::Halt)?;

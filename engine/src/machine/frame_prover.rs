@@ -10,11 +10,13 @@ use super::{
     context::append_address,
     execute,
     frames::{
-        CALL_DEPTH_LIMIT, CALL_STIPEND, CALL_VALUE_GAS, COLD_ACCOUNT_SURCHARGE, NEW_ACCOUNT_GAS,
-        SELFDESTRUCT_COLD_GAS, is_precompile, precompile,
+        CALL_DEPTH_LIMIT, CALL_STIPEND, CALL_VALUE_GAS, CODE_DEPOSIT_BYTE_GAS,
+        COLD_ACCOUNT_SURCHARGE, CREATE2_HASH_WORD_GAS, INIT_CODE_WORD_GAS, MAX_CODE_SIZE,
+        MAX_INIT_CODE_SIZE, NEW_ACCOUNT_GAS, SELFDESTRUCT_COLD_GAS, created_address, is_precompile,
+        precompile,
     },
     hash_pair, is_empty, memory_cost,
-    pending::{BufferCopy, CallPending},
+    pending::{BufferCopy, CallPending, CreatePending},
     warm_by_rule,
 };
 use crate::{Error, Result};
@@ -118,6 +120,7 @@ impl<'c> BoundaryRun<'c> {
             warm_addresses: roots.warm_addresses,
             warm_slots: roots.warm_slots,
             transient: roots.transient,
+            created: roots.created,
             frame_hash: self.frame.snapshot.frame()?.hash(),
             callers: (self.depth(), self.chain()),
             accumulators: self.accumulators.hash(),
@@ -154,7 +157,7 @@ impl<'c> BoundaryRun<'c> {
             warm_addresses: roots.warm_addresses,
             warm_slots: roots.warm_slots,
             transient: roots.transient,
-            created: self.state.created,
+            created: roots.created,
             refund: self.state.refund,
             logs: self.state.logs,
             accumulators: self.accumulators.hash(),
@@ -186,8 +189,8 @@ impl<'c> BoundaryRun<'c> {
     ///
     /// # Errors
     ///
-    /// [`Error::UnsupportedStep`] for creates, precompiles, the top frame's exit and halting
-    /// openings (the executor's halting step covers those); trie errors when the world lacks
+    /// [`Error::UnsupportedStep`] for the top frame's exit and halting openings (the
+    /// executor's halting step covers those); trie errors when the world lacks
     /// a node; [`Error::TreeOverflow`] past the trees' bounds.
     pub fn next_step(&mut self) -> Result<Option<StepWitness>> {
         let mut witness = self.skeleton()?;
@@ -217,10 +220,20 @@ impl<'c> BoundaryRun<'c> {
                     witness.account_code = self.codes.get(&account.code_hash).cloned();
                 }
                 if is_precompile(call.code_address) {
-                    witness.precompile_input = Some(self.buffer_bytes(call.input.len).into());
+                    witness.data = Some(self.buffer_bytes(call.input.len).into());
                 }
                 self.cut_tries(&mut witness)?;
                 self.enter(&call)?;
+            }
+            Some(Pending::Create(create)) if !create.input.is_done() => {
+                self.buffer_word(create.input, &mut witness)?;
+                let input = self.advance_buffer(create.input)?;
+                self.pending = Some(Pending::Create(CreatePending { input, ..create }));
+            }
+            Some(Pending::Create(create)) => {
+                witness.data = Some(self.buffer_bytes(create.input.len).into());
+                self.cut_tries(&mut witness)?;
+                self.enter_create(&create)?;
             }
             Some(Pending::Output { success, copy }) => {
                 self.buffer_word(copy, &mut witness)?;
@@ -239,13 +252,19 @@ impl<'c> BoundaryRun<'c> {
                         if self.depth() == 0 {
                             "the top frame's exit: transaction end (spec §8.2)"
                         } else {
-                            "the exit of a frame whose entry was not run (creates)"
+                            "the exit of a frame whose entry was not run"
                         },
                     ));
                 };
                 witness.caller_frame = Some(caller.snapshot.frame()?);
                 witness.callers_rest = *below;
                 witness.checkpoint = Some(self.frame.checkpoint);
+                let creating =
+                    matches!(self.frame.snapshot.kind, FrameKind::Create | FrameKind::Create2);
+                if creating && exit.success && exit.output.len as usize <= MAX_CODE_SIZE {
+                    witness.data = Some(self.buffer_bytes(exit.output.len).into());
+                    self.cut_tries(&mut witness)?;
+                }
                 self.exit(&exit)?;
             }
             Some(_) => return Ok(None),
@@ -359,7 +378,8 @@ impl<'c> BoundaryRun<'c> {
             _ => FrameKind::Transaction,
         };
         let is_static = self.frame.snapshot.is_static;
-        if is_static && (opcode == 0xff || (kind == FrameKind::Call && !arg(2).is_zero())) {
+        let writes = matches!(opcode, 0xf0 | 0xf5 | 0xff);
+        if is_static && (writes || (kind == FrameKind::Call && !arg(2).is_zero())) {
             return Err(unsupported(opcode, "exceptional halt"));
         }
         self.charge(opcode, info.static_gas)?;
@@ -378,6 +398,33 @@ impl<'c> BoundaryRun<'c> {
                 }
             }
             0xff => self.selfdestruct(Address::from_word(B256::from(arg(0))))?,
+            0xf0 | 0xf5 => {
+                let create2 = opcode == 0xf5;
+                let len = length(arg(2))?;
+                let mut offset = 0;
+                if len > 0 {
+                    if len > MAX_INIT_CODE_SIZE {
+                        return Err(unsupported(opcode, "exceptional halt"));
+                    }
+                    let words = len.div_ceil(32);
+                    self.charge(opcode, INIT_CODE_WORD_GAS * words)?;
+                    offset = self.expand(opcode, arg(1), len)?;
+                    if create2 {
+                        self.charge(opcode, CREATE2_HASH_WORD_GAS * words)?;
+                    }
+                }
+                let left = self.frame.snapshot.gas;
+                let gas = left - left / 64;
+                self.charge(opcode, gas)?;
+                self.buffer = WordTree::empty();
+                self.pending = Some(Pending::Create(CreatePending {
+                    kind: if create2 { FrameKind::Create2 } else { FrameKind::Create },
+                    value: arg(0),
+                    salt: if create2 { B256::from(arg(3)) } else { B256::ZERO },
+                    gas,
+                    input: BufferCopy::new(offset as u32, len as u32),
+                }));
+            }
             _ => {
                 let has_value = matches!(kind, FrameKind::Call | FrameKind::CallCode);
                 let to = Address::from_word(B256::from(arg(1)));
@@ -439,7 +486,7 @@ impl<'c> BoundaryRun<'c> {
             cost += NEW_ACCOUNT_GAS;
         }
         self.charge(0xff, cost)?;
-        let created = self.world.tries().contains(self.state.created, address_key(me))?;
+        let created = self.world.tries().contains(self.world.roots.created, address_key(me))?;
         if beneficiary != me {
             if !mine.balance.is_zero() {
                 let mut account = or_empty(theirs);
@@ -465,18 +512,18 @@ impl<'c> BoundaryRun<'c> {
         self.world.roots.warm_addresses = c.warm_addresses;
         self.world.roots.warm_slots = c.warm_slots;
         self.world.roots.transient = c.transient;
-        self.state.created = c.created;
+        self.world.roots.created = c.created;
         self.state.refund = c.refund;
         self.state.logs = c.logs;
         self.accumulators = accumulators;
     }
 
     /// The current frame resumes after a call (the executor's `Step::resume_caller`).
-    fn resume(&mut self, window: (u32, u32), success: bool, gas: u64, output: WordTree) {
+    fn resume(&mut self, window: (u32, u32), pushed: U256, gas: u64, output: WordTree) {
         let frame = &mut self.frame.snapshot;
         frame.gas += gas;
         let mut items = frame.stack.items().to_vec();
-        items.push(U256::from(u8::from(success)));
+        items.push(pushed);
         frame.stack.sync_above(&items, items.len() - 1);
         let root = output.root();
         let len = output.len() as u32;
@@ -508,16 +555,84 @@ impl<'c> BoundaryRun<'c> {
         bytes
     }
 
-    /// Ends a call without a callee frame.
-    fn end_call_early(&mut self, call: &CallPending, success: bool) {
+    /// Ends a call or create without a new frame: `pushed` pushed, `gas` returned.
+    fn end_early(&mut self, gas: u64, pushed: U256) {
         let frame = &mut self.frame.snapshot;
-        frame.gas += call.gas;
+        frame.gas += gas;
         frame.returndata = Arc::new(WordTree::empty());
         let mut items = frame.stack.items().to_vec();
-        items.push(U256::from(u8::from(success)));
+        items.push(pushed);
         frame.stack.sync_above(&items, items.len() - 1);
         frame.pc += 1;
         self.pending = None;
+    }
+
+    fn end_call_early(&mut self, call: &CallPending, success: bool) {
+        self.end_early(call.gas, U256::from(u8::from(success)));
+    }
+
+    /// Makes `callee` current, the current frame pushed onto the caller chain.
+    fn push_frame(&mut self, callee: HeldFrame) {
+        let below = self.chain();
+        let caller = std::mem::replace(&mut self.frame, callee);
+        self.callers.push((caller, below));
+        self.pending = None;
+    }
+
+    /// The entry step of CREATE and CREATE2 (the executor's `Step::enter_create`).
+    fn enter_create(&mut self, create: &CreatePending) -> Result<()> {
+        if self.depth() >= CALL_DEPTH_LIMIT {
+            self.end_early(create.gas, U256::ZERO);
+            return Ok(());
+        }
+        let me = self.frame.snapshot.address;
+        let creator = or_empty(self.world.account(me)?);
+        if creator.balance < create.value || creator.nonce == u64::MAX {
+            self.end_early(create.gas, U256::ZERO);
+            return Ok(());
+        }
+        let init = self.buffer_bytes(create.input.len);
+        let salt = (create.kind == FrameKind::Create2).then_some(create.salt);
+        let address = created_address(me, creator.nonce, salt, &init);
+        let bumped = TrieAccount { nonce: creator.nonce + 1, ..creator };
+        self.world.put_account(me, Some(bumped))?;
+        self.warm(address)?;
+        let checkpoint = self.checkpoint_now();
+        let accumulators = self.accumulators;
+        let target = or_empty(self.world.account(address)?);
+        if target.code_hash != KECCAK_EMPTY
+            || target.nonce != 0
+            || target.storage_root != EMPTY_ROOT_HASH
+        {
+            self.end_early(0, U256::ZERO);
+            return Ok(());
+        }
+        let balance = target.balance + create.value;
+        self.world.put_account(address, Some(TrieAccount { nonce: 1, balance, ..target }))?;
+        if !create.value.is_zero() {
+            let balance = bumped.balance - create.value;
+            self.world.put_account(me, Some(TrieAccount { balance, ..bumped }))?;
+        }
+        self.world.mark_created(address)?;
+        let callee = FrameSnapshot {
+            kind: create.kind,
+            is_static: false,
+            address,
+            caller: me,
+            value: create.value,
+            code: Arc::new(CodeTree::new(&init)?),
+            pc: 0,
+            gas: create.gas,
+            stack: Stack::new(&[]),
+            memory: WordTree::empty(),
+            calldata: Arc::new(WordTree::empty()),
+            returndata: Arc::new(WordTree::empty()),
+            return_window: (0, 0),
+            checkpoint: checkpoint.hash(),
+        };
+        self.buffer = WordTree::empty();
+        self.push_frame(HeldFrame { snapshot: callee, checkpoint, accumulators });
+        Ok(())
     }
 
     /// The entry step (the executor's `Step::enter`).
@@ -557,7 +672,7 @@ impl<'c> BoundaryRun<'c> {
                 self.restore(&checkpoint, accumulators_at_entry);
             }
             let output = WordTree::from_bytes(&output)?;
-            self.resume(call.return_window, success, left, output);
+            self.resume(call.return_window, U256::from(u8::from(success)), left, output);
             return Ok(());
         }
         let code = match code_account.map(|a| a.code_hash).filter(|h| *h != KECCAK_EMPTY) {
@@ -588,32 +703,77 @@ impl<'c> BoundaryRun<'c> {
             return_window: call.return_window,
             checkpoint: checkpoint.hash(),
         };
-        let below = self.chain();
-        let entered =
-            HeldFrame { snapshot: callee, checkpoint, accumulators: accumulators_at_entry };
-        let caller = std::mem::replace(&mut self.frame, entered);
-        self.callers.push((caller, below));
-        self.pending = None;
+        self.push_frame(HeldFrame {
+            snapshot: callee,
+            checkpoint,
+            accumulators: accumulators_at_entry,
+        });
         Ok(())
     }
 
     /// The exit step (the executor's `Step::exit`).
     fn exit(&mut self, exit: &FrameExit) -> Result<()> {
-        if matches!(self.frame.snapshot.kind, FrameKind::Create | FrameKind::Create2) {
-            return Err(unsupported(0xf0, "a create frame's exit (spec §6.2)"));
-        }
         let (caller, _) = self.callers.pop().ok_or_else(|| unsupported(0, "transaction end"))?;
         let callee = std::mem::replace(&mut self.frame, caller);
-        if !exit.success {
-            self.restore(&callee.checkpoint, callee.accumulators);
-        }
+        let snapshot = &callee.snapshot;
         let output = if exit.output.len == 0 {
             WordTree::empty()
         } else {
             std::mem::replace(&mut self.buffer, WordTree::empty())
         };
-        let snapshot = &callee.snapshot;
-        self.resume(snapshot.return_window, exit.success, snapshot.gas, output);
+        if !matches!(snapshot.kind, FrameKind::Create | FrameKind::Create2) {
+            if !exit.success {
+                self.restore(&callee.checkpoint, callee.accumulators);
+            }
+            let flag = U256::from(u8::from(exit.success));
+            self.resume(snapshot.return_window, flag, snapshot.gas, output);
+            return Ok(());
+        }
+        // A create frame (spec §6.4): deposit the code, or fail.
+        let code = self.deposit_code(&output, exit.output.len);
+        let deposited = match code {
+            Some(code)
+                if exit.success && CODE_DEPOSIT_BYTE_GAS * code.len() as u64 <= snapshot.gas =>
+            {
+                let account = self
+                    .world
+                    .account(snapshot.address)?
+                    .ok_or_else(|| unsupported(0xf0, "the created account is missing"))?;
+                let code_hash = alloy_primitives::keccak256(&code);
+                self.world
+                    .put_account(snapshot.address, Some(TrieAccount { code_hash, ..account }))?;
+                Some(snapshot.gas - CODE_DEPOSIT_BYTE_GAS * code.len() as u64)
+            }
+            _ => None,
+        };
+        match deposited {
+            Some(left) => {
+                let address = U256::from_be_slice(snapshot.address.as_slice());
+                self.resume((0, 0), address, left, WordTree::empty());
+            }
+            None => {
+                // REVERT keeps its gas and output; a halt has neither; a failed deposit
+                // consumes the gas.
+                self.restore(&callee.checkpoint, callee.accumulators);
+                let (left, returned) =
+                    if exit.success { (0, WordTree::empty()) } else { (snapshot.gas, output) };
+                self.resume((0, 0), U256::ZERO, left, returned);
+            }
+        }
         Ok(())
+    }
+
+    /// The code a create frame's `output` (of `len` bytes) deposits when it may (EIP-170's
+    /// size, EIP-3541's first byte); `None` when it may not.
+    fn deposit_code(&self, output: &WordTree, len: u32) -> Option<Vec<u8>> {
+        if len as usize > MAX_CODE_SIZE {
+            return None;
+        }
+        let mut code = Vec::with_capacity(len as usize);
+        for index in 0..u64::from(len).div_ceil(32) {
+            code.extend_from_slice(output.word(index).as_slice());
+        }
+        code.truncate(len as usize);
+        (code.first() != Some(&0xef)).then_some(code)
     }
 }

@@ -3,7 +3,9 @@
 //! copy into the caller's return window — executed from the prover's witness must land on
 //! the prover's post-state; the values that matter (gas, balances, return data, memory,
 //! the success flag, restored roots) are checked against figures written out here; forged
-//! witnesses are rejected. The corpus-wide check against revm comes with the frames' trace.
+//! witnesses are rejected. Creates (spec §6.4) likewise: the address (CREATE's nonce,
+//! CREATE2's salt and init-code hash), the init frame, the code deposit and each way a create
+//! fails. The corpus-wide check against revm is `refute conformance --steps all`.
 
 use super::*;
 use crate::{AccountLeaf, Error};
@@ -372,4 +374,202 @@ fn precompile_calls_return_their_output_or_fail_with_all_gas() {
 /// [`caller`] under another name, for readability where the frame is reused.
 fn caller_with(opcode: u8, stack: &[u64], gas: u64) -> FrameSnapshot {
     caller(opcode, stack, gas)
+}
+
+/// Init code that returns memory `[0, 32)` (the test sets that memory): the callee's code.
+const INIT_CODE: &[u8] = CALLEE_CODE;
+
+/// The caller at CREATE (`0xf0`) or CREATE2 (`0xf5`) with `INIT_CODE` in memory `[0, 5)`:
+/// stack `(value, offset 0, size 5[, salt])`, top last.
+fn creator(opcode: u8, value: u64, salt: Option<u64>, gas: u64) -> FrameSnapshot {
+    let mut stack: Vec<u64> = salt.into_iter().collect();
+    stack.extend([INIT_CODE.len() as u64, 0, value]);
+    let mut frame = caller(opcode, &stack, gas);
+    let mut memory = INIT_CODE.to_vec();
+    memory.resize(64, 0);
+    frame.memory = WordTree::from_bytes(&memory).expect("memory");
+    frame
+}
+
+fn account(run: &BoundaryRun<'_>, address: Address) -> Option<alloy_trie::TrieAccount> {
+    run.world.account(address).expect("read")
+}
+
+#[test]
+fn create_copies_init_code_enters_and_deposits_the_code() {
+    let codes = codes();
+    let mut r = run(creator(0xf0, 5, None, 100_000), world(), &codes);
+    let witnesses = steps(&mut r);
+    assert_eq!(witnesses.len(), 3, "opening, one init-code word, entry");
+    let address = ME.create(1); // the creator's nonce before the bump
+    let frame = &r.frame.snapshot;
+    assert_eq!((frame.kind, frame.address, frame.caller), (FrameKind::Create, address, ME));
+    assert_eq!(frame.value, U256::from(5));
+    assert_eq!(frame.code.code_hash(), keccak256(INIT_CODE));
+    assert_eq!(frame.calldata.len(), 0);
+    // Static 32,000 + 2 for one init-code word (EIP-3860), no expansion: 67,998 left, of
+    // which all but a 64th (1,062) goes to the init frame.
+    assert_eq!(frame.gas, 66_936);
+    assert_eq!(r.callers[0].0.snapshot.gas, 1_062);
+    assert_eq!(account(&r, ME).expect("creator").nonce, 2);
+    assert_eq!(account(&r, ME).expect("creator").balance, U256::from(995));
+    let created = account(&r, address).expect("created");
+    assert_eq!((created.nonce, created.balance), (1, U256::from(5)));
+    assert!(r.world.tries().contains(r.world.roots.created, address_key(address)).expect("set"));
+
+    let deployed = [0x5b; 32];
+    callee_ends(&mut r, 4, &[32, 0], &deployed, 36);
+    let witnesses = steps(&mut r);
+    assert_eq!(witnesses.len(), 3, "RETURN, one output word, exit");
+    assert_eq!(
+        witnesses[2].data.as_ref().map(|d| d.to_vec()),
+        Some(deployed.to_vec()),
+        "the exit carries the code"
+    );
+    let caller = &r.frame.snapshot;
+    assert_eq!(caller.stack.items().last(), Some(&U256::from_be_slice(address.as_slice())));
+    assert_eq!(caller.returndata.len(), 0, "a successful create returns no data");
+    assert_eq!(caller.pc, 1);
+    // The deposit costs 200 per byte.
+    assert_eq!(caller.gas, 1_062 + 66_936 - 36 - 200 * 32);
+    assert_eq!(account(&r, address).expect("created").code_hash, keccak256(deployed));
+}
+
+#[test]
+fn create2_derives_its_address_from_the_salt_and_the_init_code() {
+    let codes = codes();
+    let mut r = run(creator(0xf5, 0, Some(0x42), 100_000), world(), &codes);
+    steps(&mut r);
+    let salt = B256::from(U256::from(0x42));
+    let address = ME.create2(salt, keccak256(INIT_CODE));
+    assert_eq!(r.frame.snapshot.address, address);
+    assert_eq!(r.frame.snapshot.kind, FrameKind::Create2);
+    // CREATE2 also pays 6 per word hashed: 32,008; 67,992 left.
+    assert_eq!(r.frame.snapshot.gas, 67_992 - 67_992 / 64);
+    assert_eq!(account(&r, ME).expect("creator").balance, U256::from(1_000), "no endowment");
+}
+
+#[test]
+fn failed_deposits_and_reverts_restore_the_checkpoint_but_keep_the_nonce() {
+    let codes = codes();
+    let address = ME.create(1);
+    // (output, gas the init frame used, whether its end is a REVERT)
+    let cases: [(&[u8], u64, bool); 4] = [
+        (&[0xef; 32], 10, false),          // EIP-3541
+        (&[0x00; 32], 66_936 - 10, false), // 10 gas left < 6,400 for the deposit (EIP-2)
+        (&[0x01; 32], 10, true),           // REVERT: gas and output kept
+        (&[0x00; 24_577], 10, false),      // EIP-170
+    ];
+    for (output, used, revert) in cases {
+        let mut r = run(creator(0xf0, 5, None, 100_000), world(), &codes);
+        steps(&mut r);
+        let mut code = INIT_CODE.to_vec();
+        if revert {
+            code[4] = 0xfd;
+            r.frame.snapshot.code = Arc::new(CodeTree::new(&code).expect("code"));
+        }
+        let len = output.len() as u64;
+        let mut memory = output.to_vec();
+        memory.resize(output.len().div_ceil(32) * 32, 0);
+        callee_ends(&mut r, 4, &[len, 0], &memory, used);
+        // The output's memory is already expanded (as the init frame's MSTOREs would have).
+        steps(&mut r);
+        let caller = &r.frame.snapshot;
+        assert_eq!(caller.stack.items().last(), Some(&U256::ZERO), "{len} bytes");
+        let gas_back = if revert { 66_936 - used } else { 0 };
+        assert_eq!(caller.gas, 1_062 + gas_back);
+        assert_eq!(caller.returndata.len(), if revert { 32 } else { 0 });
+        assert_eq!(account(&r, address), None, "the account is gone with the checkpoint");
+        assert_eq!(account(&r, ME).expect("creator").nonce, 2, "the bump stays");
+        assert_eq!(account(&r, ME).expect("creator").balance, U256::from(1_000));
+        assert!(!r.world.tries().contains(r.world.roots.created, address_key(address)).unwrap());
+        assert!(
+            r.world.tries().contains(r.world.roots.warm_addresses, address_key(address)).unwrap()
+        );
+    }
+}
+
+#[test]
+fn creates_that_end_at_entry() {
+    let codes = codes();
+    // EIP-7610: storage at the new address is a collision; the init frame's gas is consumed,
+    // the creator's nonce bump and the address's warmth stay.
+    let address = ME.create(1);
+    let mut colliding = world();
+    colliding
+        .put_account(
+            address,
+            Some(alloy_trie::TrieAccount {
+                nonce: 0,
+                balance: U256::from(3),
+                storage_root: account_storage_root(),
+                code_hash: KECCAK_EMPTY,
+            }),
+        )
+        .expect("write");
+    let mut r = run(creator(0xf0, 5, None, 100_000), colliding, &codes);
+    steps(&mut r);
+    let caller = &r.frame.snapshot;
+    assert_eq!(caller.stack.items().last(), Some(&U256::ZERO));
+    assert_eq!(caller.gas, 1_062);
+    assert_eq!(account(&r, ME).expect("creator").nonce, 2);
+    assert_eq!(account(&r, address).expect("kept").balance, U256::from(3));
+    // More value than the creator holds: failure with the gas back and no nonce bump.
+    let mut r = run(creator(0xf0, 5_000, None, 100_000), world(), &codes);
+    steps(&mut r);
+    assert_eq!(r.frame.snapshot.stack.items().last(), Some(&U256::ZERO));
+    assert_eq!(r.frame.snapshot.gas, 100_000 - 32_002);
+    assert_eq!(account(&r, ME).expect("creator").nonce, 1);
+    // At the depth limit.
+    let mut r = run(creator(0xf0, 5, None, 100_000), world(), &codes);
+    let held = r.frame.clone();
+    r.callers = (0..1024).map(|_| (held.clone(), B256::repeat_byte(1))).collect();
+    steps(&mut r);
+    assert_eq!(r.frame.snapshot.stack.items().last(), Some(&U256::ZERO));
+    assert_eq!(account(&r, ME).expect("creator").nonce, 1);
+}
+
+/// A storage root with one slot (EIP-7610's non-empty storage).
+fn account_storage_root() -> B256 {
+    let mut w = World::default();
+    w.put_account(NOBODY, Some(alloy_trie::TrieAccount::default())).expect("account");
+    w.set_storage(NOBODY, U256::from(1), U256::from(1)).expect("slot");
+    w.account(NOBODY).expect("read").expect("exists").storage_root
+}
+
+#[test]
+fn forged_create_witnesses_are_rejected() {
+    let codes = codes();
+    let mut r = run(creator(0xf5, 5, Some(7), 100_000), world(), &codes);
+    let mut rejected = 0;
+    let mut check = |r: &mut BoundaryRun<'_>| {
+        let pre = r.commitment().expect("pre");
+        let witness = r.next_step().expect("step").expect("a boundary step");
+        let honest = execute(pre, &witness).expect("executes");
+        let mut forged = Vec::new();
+        if let Some(data) = &witness.data {
+            let mut data = data.to_vec();
+            data[0] ^= 1;
+            forged.push(StepWitness { data: Some(data.into()), ..witness.clone() });
+            forged.push(StepWitness { data: None, ..witness.clone() });
+        }
+        if let Some(Pending::Create(mut create)) = witness.pending.clone() {
+            create.salt.0[31] ^= 1;
+            forged.push(StepWitness { pending: Some(Pending::Create(create)), ..witness.clone() });
+        }
+        for forged in forged {
+            match execute(pre, &forged) {
+                Err(Error::BadWitness(_)) => rejected += 1,
+                other => assert_ne!(other.ok(), Some(honest), "a forged witness was accepted"),
+            }
+        }
+    };
+    for _ in 0..3 {
+        check(&mut r); // opening, the init-code word, entry
+    }
+    callee_ends(&mut r, 4, &[32, 0], &[0x5b; 32], 12);
+    for _ in 0..3 {
+        check(&mut r); // RETURN, the output word, exit with the code
+    }
+    assert!(rejected >= 6, "{rejected} forgeries rejected");
 }

@@ -1,8 +1,10 @@
 //! The executor's side of frames (spec §6): the opening step of CALL, CALLCODE, DELEGATECALL
 //! and STATICCALL, the micro-steps copying a call's input into the callee's calldata buffer,
 //! the entry step, RETURN and REVERT with the micro-steps copying their output, SELFDESTRUCT
-//! (EIP-6780), and the exit step that returns to the caller. Creates (§6.1), precompiles (§7)
-//! and the top frame's exit (transaction end, §8.2) are [`Error::UnsupportedStep`] here.
+//! (EIP-6780), CREATE and CREATE2 (their opening, the init code's copy, the entry step that
+//! derives the address and starts the init frame, and the exit that deposits the code, §6.4),
+//! calls into precompiles (§7), and the exit step that returns to the caller. The top frame's
+//! exit (transaction end, §8.2) is [`Error::UnsupportedStep`] here.
 //!
 //! [`Error::UnsupportedStep`]: crate::Error::UnsupportedStep
 
@@ -13,7 +15,7 @@ use super::{
     context::append_address,
     execute::{Step, StepResult, Stop, bad},
     hash_pair, is_empty,
-    pending::{BufferCopy, CallPending},
+    pending::{BufferCopy, CallPending, CreatePending},
     warm_by_rule,
 };
 use alloy_primitives::{Address, B256, U256};
@@ -34,6 +36,30 @@ pub(crate) const NEW_ACCOUNT_GAS: u64 = 25_000;
 pub(crate) const COLD_ACCOUNT_SURCHARGE: u64 = 2_500;
 /// SELFDESTRUCT's cold account access, in full (EIP-2929).
 pub(crate) const SELFDESTRUCT_COLD_GAS: u64 = 2_600;
+/// The longest init code CREATE and CREATE2 accept, in bytes (EIP-3860: twice EIP-170's).
+pub(crate) const MAX_INIT_CODE_SIZE: u64 = 49_152;
+/// The longest code a create may deposit, in bytes (EIP-170).
+pub(crate) const MAX_CODE_SIZE: usize = 24_576;
+/// Gas per 32-byte word of init code (EIP-3860 `INITCODE_WORD_COST`).
+pub(crate) const INIT_CODE_WORD_GAS: u64 = 2;
+/// Gas per 32-byte word CREATE2 hashes (`GAS_KECCAK256_WORD`, EIP-1014).
+pub(crate) const CREATE2_HASH_WORD_GAS: u64 = 6;
+/// Gas per byte of deposited code (`GAS_CODE_DEPOSIT`).
+pub(crate) const CODE_DEPOSIT_BYTE_GAS: u64 = 200;
+
+/// The address CREATE (`salt = None`: from the creator's nonce before the bump) or CREATE2
+/// (from the salt and the init code's hash, EIP-1014) gives the new account.
+pub(crate) fn created_address(
+    creator: Address,
+    nonce: u64,
+    salt: Option<B256>,
+    init_code: &[u8],
+) -> Address {
+    match salt {
+        None => creator.create(nonce),
+        Some(salt) => creator.create2(salt, alloy_primitives::keccak256(init_code)),
+    }
+}
 
 /// The account at `address`, absent read as empty (spec §2.4).
 fn or_empty(account: Option<TrieAccount>) -> TrieAccount {
@@ -64,6 +90,7 @@ impl Step<'_> {
             0xf3 => self.open_return(true),
             0xfd => self.open_return(false),
             0xff => self.selfdestruct().map(Some),
+            0xf0 | 0xf5 => self.open_create().map(|()| None),
             _ => self.open_call().map(|()| None),
         }
     }
@@ -149,6 +176,41 @@ impl Step<'_> {
             input: BufferCopy::new(in_offset as u32, in_len as u32),
         };
         self.set_pending(&Pending::Call(call));
+        Ok(())
+    }
+
+    /// The opening step of CREATE `(value, offset, size)` and CREATE2 `(value, offset, size,
+    /// salt)` (spec §6.4), after the static 32,000 gas: the init-code limit (EIP-3860: more
+    /// than 49,152 bytes halts), 2 gas per init-code word (EIP-3860), the memory expansion,
+    /// for CREATE2 6 gas per word hashed (EIP-1014), then the new frame's gas (all but one
+    /// 64th of what is left, EIP-150), all charged here; the create is then pending, its init
+    /// code to be copied. `pc` stays on the instruction.
+    fn open_create(&mut self) -> StepResult<()> {
+        let create2 = self.opcode == 0xf5;
+        let len = self.length_operand(self.arg(2))?;
+        let mut offset = 0;
+        if len > 0 {
+            if len > MAX_INIT_CODE_SIZE {
+                return Err(Stop::Halt);
+            }
+            let words = len.div_ceil(32);
+            self.charge(INIT_CODE_WORD_GAS * words)?;
+            offset = self.expand(self.arg(1), len)?;
+            if create2 {
+                self.charge(CREATE2_HASH_WORD_GAS * words)?;
+            }
+        }
+        let left = self.frame.gas;
+        let gas = left - left / 64;
+        self.charge(gas)?;
+        let create = CreatePending {
+            kind: if create2 { FrameKind::Create2 } else { FrameKind::Create },
+            value: self.arg(0),
+            salt: if create2 { B256::from(self.arg(3)) } else { B256::ZERO },
+            gas,
+            input: BufferCopy::new(offset as u32, len as u32),
+        };
+        self.set_pending(&Pending::Create(create));
         Ok(())
     }
 
@@ -271,27 +333,25 @@ impl Step<'_> {
         self.enter(call)
     }
 
-    /// Ends a call without a callee frame: success flag pushed, the callee's gas returned
-    /// whole, return data empty, `pc` past the instruction (spec §6.1).
-    fn end_call_early(&mut self, call: &CallPending, success: bool) -> StepResult<()> {
+    /// Ends a call or create without a new frame: `pushed` (the success flag, or CREATE's
+    /// result) pushed, `gas` returned (the callee's whole gas, or none after a collision),
+    /// return data empty, `pc` past the instruction (spec §6.1, §6.4).
+    fn end_early(&mut self, gas: u64, pushed: U256) -> StepResult<()> {
         self.clear_pending();
-        self.frame.gas = self.frame.gas.checked_add(call.gas).ok_or(bad("gas overflow"))?;
+        self.frame.gas = self.frame.gas.checked_add(gas).ok_or(bad("gas overflow"))?;
         self.frame.returndata = Bytes32Tree { len: 0, root: WordTree::empty().root() };
-        self.frame.stack = self.frame.stack.push(U256::from(u8::from(success)));
+        self.frame.stack = self.frame.stack.push(pushed);
         self.frame.pc = self.frame.pc.checked_add(1).ok_or(Stop::Halt)?;
         Ok(())
     }
 
-    /// The entry step (spec §6.1): the depth limit, the checkpoint, the value transfer (and
-    /// its balance check), then the callee: none for an account without code (success at
-    /// once), else the caller frame is pushed onto the caller chain and the callee frame built
-    /// from the code the witness carries.
-    fn enter(&mut self, call: &CallPending) -> StepResult<()> {
-        let (depth, chain) = self.header.callers;
-        if depth >= CALL_DEPTH_LIMIT {
-            return self.end_call_early(call, false);
-        }
-        let checkpoint = Checkpoint {
+    fn end_call_early(&mut self, call: &CallPending, success: bool) -> StepResult<()> {
+        self.end_early(call.gas, U256::from(u8::from(success)))
+    }
+
+    /// The checkpoint a frame entered now restores (spec §4.3).
+    fn checkpoint_now(&self) -> Checkpoint {
+        Checkpoint {
             state_root: self.header.state_root,
             warm_addresses: self.header.warm_addresses,
             warm_slots: self.header.warm_slots,
@@ -300,7 +360,119 @@ impl Step<'_> {
             refund: self.header.refund,
             logs: self.header.logs,
             accumulators: self.header.accumulators,
+        }
+    }
+
+    /// Pushes the current frame onto the caller chain and makes `callee` current (spec §6.1).
+    fn push_frame(&mut self, callee: Frame) {
+        let (depth, chain) = self.header.callers;
+        self.header.callers = (depth + 1, hash_pair(&chain, &self.frame.hash()));
+        self.frame = callee;
+        self.clear_pending();
+    }
+
+    /// A step while CREATE or CREATE2 is pending: an init-code copy micro-step, or once the
+    /// init code is complete the entry step.
+    pub(super) fn create_step(&mut self, create: &CreatePending) -> StepResult<()> {
+        self.opcode = match create.kind {
+            FrameKind::Create => 0xf0,
+            FrameKind::Create2 => 0xf5,
+            _ => return Err(bad("a pending create of a kind that is not a create")),
         };
+        if create.kind == FrameKind::Create && !create.salt.is_zero() {
+            return Err(bad("a pending CREATE with a salt"));
+        }
+        let input = create.input;
+        if input.copied > input.len || (!input.is_done() && !input.copied.is_multiple_of(32)) {
+            return Err(bad("a pending create's init-code cursor is malformed"));
+        }
+        if !input.is_done() {
+            let input = self.copy_to_buffer(input)?;
+            self.set_pending(&Pending::Create(CreatePending { input, ..*create }));
+            return Ok(());
+        }
+        self.enter_create(create)
+    }
+
+    /// The entry step of CREATE and CREATE2 (spec §6.4): the depth limit, the creator's
+    /// balance and nonce (EIP-2681) fail early with the gas returned; otherwise the creator's
+    /// nonce is bumped, the new address derived and warmed (both kept if the create fails),
+    /// the checkpoint taken, and a collision (code, a nonce or storage at the address,
+    /// EIP-684/EIP-7610) fails with the new frame's gas consumed. Else the account gets nonce
+    /// 1 (EIP-161) and the endowment, joins the `created` set (EIP-6780), and the init frame
+    /// starts with the init code the witness carries (checked against the buffer's root).
+    fn enter_create(&mut self, create: &CreatePending) -> StepResult<()> {
+        let fail = U256::ZERO;
+        if self.header.callers.0 >= CALL_DEPTH_LIMIT {
+            return self.end_early(create.gas, fail);
+        }
+        let me = self.frame.address;
+        let mut nodes = self.witness.tries.overlay();
+        let mut root = self.header.state_root;
+        let creator = or_empty(super::Tries { nodes: &nodes }.account(root, me)?);
+        if creator.balance < create.value || creator.nonce == u64::MAX {
+            return self.end_early(create.gas, fail);
+        }
+        let init = self.witness.data.as_ref().map_or(&[][..], |data| &data[..]);
+        let tree = WordTree::from_bytes(init).map_err(Stop::Fail)?;
+        if init.len() != create.input.len as usize || tree.root() != create.input.root {
+            return Err(bad("the init code does not match the init-code buffer"));
+        }
+        let salt = (create.kind == FrameKind::Create2).then_some(create.salt);
+        let address = created_address(me, creator.nonce, salt, init);
+        let bumped = TrieAccount { nonce: creator.nonce + 1, ..creator };
+        root = nodes.apply(root, address_key(me), Some(&alloy_rlp::encode(bumped)))?;
+        self.header.state_root = root;
+        self.warm_account(address)?;
+        let checkpoint = self.checkpoint_now();
+        let target = or_empty(super::Tries { nodes: &nodes }.account(root, address)?);
+        if target.code_hash != KECCAK_EMPTY
+            || target.nonce != 0
+            || target.storage_root != EMPTY_ROOT_HASH
+        {
+            return self.end_early(0, fail); // a collision consumes the frame's gas
+        }
+        let balance = target.balance.checked_add(create.value).ok_or(bad("balance overflow"))?;
+        let account = TrieAccount { nonce: 1, balance, ..target };
+        root = nodes.apply(root, address_key(address), Some(&alloy_rlp::encode(account)))?;
+        if !create.value.is_zero() {
+            let creator = TrieAccount { balance: bumped.balance - create.value, ..bumped };
+            root = nodes.apply(root, address_key(me), Some(&alloy_rlp::encode(creator)))?;
+        }
+        self.header.state_root = root;
+        self.header.created = self.tries().insert(self.header.created, address_key(address))?;
+        let code = CodeTree::new(init).map_err(Stop::Fail)?;
+        let empty = Bytes32Tree { len: 0, root: WordTree::empty().root() };
+        self.push_frame(Frame {
+            kind: create.kind,
+            is_static: false,
+            address,
+            caller: me,
+            value: create.value,
+            code_root: code.root(),
+            code_size: code.size() as u32,
+            code_hash: code.code_hash(),
+            pc: 0,
+            gas: create.gas,
+            stack: StackCommitment::EMPTY,
+            memory: empty,
+            calldata: empty,
+            returndata: empty,
+            return_window: (0, 0),
+            checkpoint: checkpoint.hash(),
+        });
+        Ok(())
+    }
+
+    /// The entry step (spec §6.1): the depth limit, the checkpoint, the value transfer (and
+    /// its balance check), then the callee: none for an account without code (success at
+    /// once), else the caller frame is pushed onto the caller chain and the callee frame built
+    /// from the code the witness carries.
+    fn enter(&mut self, call: &CallPending) -> StepResult<()> {
+        if self.header.callers.0 >= CALL_DEPTH_LIMIT {
+            return self.end_call_early(call, false);
+        }
+        let checkpoint = self.checkpoint_now();
         let pre_root = self.header.state_root;
         let code_account = self.tries().account(pre_root, call.code_address)?;
         if call.transfer {
@@ -340,10 +512,8 @@ impl Step<'_> {
             return self.end_call_early(call, true);
         }
         let tree = CodeTree::new(code).map_err(Stop::Fail)?;
-        let caller = self.frame;
-        self.header.callers = (depth + 1, hash_pair(&chain, &caller.hash()));
         let empty = Bytes32Tree { len: 0, root: WordTree::empty().root() };
-        self.frame = Frame {
+        self.push_frame(Frame {
             kind: call.kind,
             is_static: call.is_static,
             address: call.target,
@@ -360,8 +530,7 @@ impl Step<'_> {
             returndata: empty,
             return_window: call.return_window,
             checkpoint: checkpoint.hash(),
-        };
-        self.clear_pending();
+        });
         Ok(())
     }
 
@@ -372,8 +541,7 @@ impl Step<'_> {
     /// the output; a failure consumes all the gas, returns no output and restores the
     /// checkpoint (undoing the transfer). The caller then resumes as after an exit step.
     fn run_precompile(&mut self, call: &CallPending, checkpoint: &Checkpoint) -> StepResult<()> {
-        let input =
-            self.witness.precompile_input.as_ref().ok_or(bad("the precompile input is missing"))?;
+        let input = self.witness.data.as_ref().ok_or(bad("the precompile input is missing"))?;
         let tree = WordTree::from_bytes(input).map_err(Stop::Fail)?;
         if input.len() != call.input.len as usize || tree.root() != call.input.root {
             return Err(bad("the precompile input does not match the input buffer"));
@@ -385,7 +553,7 @@ impl Step<'_> {
         }
         let output_tree = WordTree::from_bytes(&output).map_err(Stop::Fail)?;
         let output = Bytes32Tree { len: output.len() as u32, root: output_tree.root() };
-        self.resume_caller(call.return_window, success, left, output)
+        self.resume_caller(call.return_window, U256::from(u8::from(success)), left, output)
     }
 
     /// Restores `checkpoint` into the header (spec §4.3).
@@ -400,19 +568,20 @@ impl Step<'_> {
         self.header.accumulators = checkpoint.accumulators;
     }
 
-    /// The current frame resumes after a call: `gas` returned, `output` as its return data,
-    /// the success flag pushed, and the copy of the output into `window` opened (`pc`
-    /// advances at its end, or now when nothing is copied).
+    /// The current frame resumes after a call or create: `gas` returned, `output` as its
+    /// return data, `pushed` (the success flag, or CREATE's address or zero) pushed, and the
+    /// copy of the output into `window` opened (`pc` advances at its end, or now when nothing
+    /// is copied).
     fn resume_caller(
         &mut self,
         window: (u32, u32),
-        success: bool,
+        pushed: U256,
         gas: u64,
         output: Bytes32Tree,
     ) -> StepResult<()> {
         self.frame.gas = self.frame.gas.checked_add(gas).ok_or(bad("gas overflow"))?;
         self.frame.returndata = output;
-        self.frame.stack = self.frame.stack.push(U256::from(u8::from(success)));
+        self.frame.stack = self.frame.stack.push(pushed);
         let n = output.len.min(window.1);
         if n == 0 {
             self.clear_pending();
@@ -449,10 +618,12 @@ impl Step<'_> {
         Ok(())
     }
 
-    /// The exit step (spec §6.2): the caller frame is popped from the chain; a failed frame's
-    /// checkpoint is restored; the caller gets the callee's unused gas, its output as return
-    /// data and the success flag, and the copy of the output into its return window opens
-    /// (`pc` advances at the copy's end, or here when nothing is copied).
+    /// The exit step (spec §6.3): the caller frame is popped from the chain; a create frame
+    /// that succeeded deposits its output as code (§6.4); a failed frame's checkpoint is
+    /// restored; the caller gets the callee's unused gas, and after a call its output as
+    /// return data, the success flag and the copy of the output into its return window (`pc`
+    /// advances at the copy's end, or here when nothing is copied); after a create the new
+    /// address (zero on failure) and as return data a REVERT's output, else nothing.
     pub(super) fn exit(&mut self, exit: &FrameExit) -> StepResult<()> {
         let (depth, chain) = self.header.callers;
         if depth == 0 {
@@ -461,17 +632,30 @@ impl Step<'_> {
                 "the top frame's exit: transaction end (spec §8.2)",
             ));
         }
-        if matches!(
-            self.frame.kind,
-            FrameKind::Create | FrameKind::Create2 | FrameKind::Transaction
-        ) {
-            return Err(Stop::unsupported(0xf0, "a create frame's exit (spec §6.2)"));
+        if self.frame.kind == FrameKind::Transaction {
+            return Err(bad("a transaction frame above the top of the caller chain"));
         }
         let caller = self.witness.caller_frame.ok_or(bad("the caller frame is missing"))?;
         if hash_pair(&self.witness.callers_rest, &caller.hash()) != chain {
             return Err(bad("the caller frame does not match the caller chain"));
         }
-        if !exit.success {
+        let creating = matches!(self.frame.kind, FrameKind::Create | FrameKind::Create2);
+        let (mut success, mut left, mut output) = (exit.success, self.frame.gas, exit.output);
+        let mut pushed = U256::from(u8::from(success));
+        if creating {
+            pushed = U256::ZERO;
+            if success {
+                output = Bytes32Tree { len: 0, root: WordTree::empty().root() };
+                match self.deposit(exit.output)? {
+                    Some(cost) => {
+                        left -= cost;
+                        pushed = U256::from_be_slice(self.frame.address.as_slice());
+                    }
+                    None => (success, left) = (false, 0),
+                }
+            }
+        }
+        if !success {
             let checkpoint = self.witness.checkpoint.ok_or(bad("the checkpoint is missing"))?;
             if checkpoint.hash() != self.frame.checkpoint {
                 return Err(bad("the checkpoint does not hash to the frame's"));
@@ -479,9 +663,42 @@ impl Step<'_> {
             self.restore(&checkpoint);
         }
         self.header.callers = (depth - 1, self.witness.callers_rest);
-        let (window, left) = (self.frame.return_window, self.frame.gas);
+        let window = self.frame.return_window;
         self.frame = caller;
-        self.resume_caller(window, exit.success, left, exit.output)
+        self.resume_caller(window, pushed, left, output)
+    }
+
+    /// The code deposit of a create frame that ended with success and `output` (spec §6.4):
+    /// the code's gas (200 per byte) when it is deposited, `None` when the create fails
+    /// instead — more than 24,576 bytes (EIP-170), a first byte 0xEF (EIP-3541), or too
+    /// little gas for the deposit (EIP-2). The witness carries the code whole, checked against
+    /// the output's root; its hash becomes the account's `code_hash`.
+    fn deposit(&mut self, output: Bytes32Tree) -> StepResult<Option<u64>> {
+        if output.len as usize > MAX_CODE_SIZE {
+            return Ok(None);
+        }
+        let code = self.witness.data.as_ref().map_or(&[][..], |data| &data[..]);
+        let tree = WordTree::from_bytes(code).map_err(Stop::Fail)?;
+        if code.len() != output.len as usize || tree.root() != output.root {
+            return Err(bad("the deposited code does not match the frame's output"));
+        }
+        let cost = CODE_DEPOSIT_BYTE_GAS * code.len() as u64;
+        if code.first() == Some(&0xef) || cost > self.frame.gas {
+            return Ok(None);
+        }
+        let address = self.frame.address;
+        let root = self.header.state_root;
+        let account = self
+            .tries()
+            .account(root, address)?
+            .ok_or(bad("the created account is missing from the state"))?;
+        let account = TrieAccount { code_hash: alloy_primitives::keccak256(code), ..account };
+        self.header.state_root = self.witness.tries.set(
+            root,
+            address_key(address),
+            Some(&alloy_rlp::encode(account)),
+        )?;
+        Ok(Some(cost))
     }
 }
 

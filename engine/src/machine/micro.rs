@@ -168,6 +168,7 @@ impl Step<'_> {
             Pending::Log { topics, .. } => 0xa0 + topics.len() as u8,
             Pending::Copy(_) => 0,
             Pending::Call(call) => return self.call_step(call),
+            Pending::Create(create) => return self.create_step(create),
             Pending::Output { success, copy } => return self.output_step(*success, *copy),
             Pending::Exit(exit) => return self.exit(exit),
         };
@@ -200,7 +201,7 @@ impl Step<'_> {
                 Some(next) => self.reopen(Pending::Copy(next)),
                 None => self.finish()?,
             },
-            Pending::Call(_) | Pending::Output { .. } | Pending::Exit(_) => {} // returned above
+            Pending::Call(_) | Pending::Create(_) | Pending::Output { .. } | Pending::Exit(_) => {} // returned above
         }
         Ok(())
     }

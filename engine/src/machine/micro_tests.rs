@@ -506,6 +506,7 @@ fn mutations(w: &StepWitness) -> Vec<StepWitness> {
         Pending::Keccak(s) | Pending::Log { data: s, .. } => s.sponge.lanes[7] ^= 1 << 40,
         Pending::Copy(c) => c.source_offset ^= 1,
         Pending::Call(c) => c.input.copied ^= 1,
+        Pending::Create(c) => c.input.copied ^= 1,
         Pending::Output { copy, .. } => copy.copied ^= 1,
         Pending::Exit(e) => e.output.len ^= 1,
     }
@@ -515,6 +516,7 @@ fn mutations(w: &StepWitness) -> Vec<StepWitness> {
         Pending::Keccak(s) | Pending::Log { data: s, .. } => s.remaining += 1,
         Pending::Copy(c) => c.remaining += 1,
         Pending::Call(c) => c.input.len += 1,
+        Pending::Create(c) => c.value += U256::from(1),
         Pending::Output { copy, .. } => copy.len += 1,
         Pending::Exit(e) => e.success ^= true,
     }

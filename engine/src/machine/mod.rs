@@ -44,8 +44,8 @@ pub use mpt::TrieWitness;
 pub(crate) use opcode::memory_write;
 pub use opcode::{Family, OPCODES, OpInfo, memory_cost, reads_world};
 pub use pending::{
-    BufferCopy, CallPending, CopyDest, CopySource, CopyState, Pending, SPONGE_SOURCE_MEMORY,
-    SpongePurpose, SpongeState, log_item,
+    BufferCopy, CallPending, CopyDest, CopySource, CopyState, CreatePending, Pending,
+    SPONGE_SOURCE_MEMORY, SpongePurpose, SpongeState, log_item,
 };
 pub use snapshot::{FrameSnapshot, Stack};
 pub use sponge::{KECCAK_RATE, Sponge};

@@ -27,13 +27,10 @@ pub enum Family {
     /// The world: BALANCE, SELFBALANCE, EXTCODESIZE, EXTCODEHASH (accounts), SLOAD, SSTORE
     /// (storage), TLOAD, TSTORE (transient storage).
     World,
-    /// Frame boundaries (spec §6): CALL, CALLCODE, DELEGATECALL, STATICCALL (an opening step,
-    /// input-copy micro-steps, the entry step), RETURN and REVERT (output-copy micro-steps),
-    /// SELFDESTRUCT; each ends with the exit step.
+    /// Frame boundaries (spec §6): CALL, CALLCODE, DELEGATECALL, STATICCALL, CREATE, CREATE2
+    /// (an opening step, input-copy micro-steps, the entry step), RETURN and REVERT
+    /// (output-copy micro-steps), SELFDESTRUCT; each frame ends with the exit step.
     Boundary,
-    /// Everything the executor does not run yet (CREATE, CREATE2): counted as unsupported,
-    /// never as passing.
-    Unsupported,
     /// Undefined bytes and INVALID (0xFE): an exceptional halt.
     Invalid,
 }
@@ -137,12 +134,12 @@ pub const OPCODES: [OpInfo; 256] = {
         t[0xa0 + n] = op(2 + n as u8, 0, 375, Micro); // LOGn
         n += 1;
     }
-    t[0xf0] = op(3, 1, 32_000, Unsupported); // CREATE
+    t[0xf0] = op(3, 1, 32_000, Boundary); // CREATE
     t[0xf1] = op(7, 1, 100, Boundary); // CALL (warm access; the rest is dynamic)
     t[0xf2] = op(7, 1, 100, Boundary); // CALLCODE
     t[0xf3] = op(2, 0, 0, Boundary); // RETURN
     t[0xf4] = op(6, 1, 100, Boundary); // DELEGATECALL
-    t[0xf5] = op(4, 1, 32_000, Unsupported); // CREATE2
+    t[0xf5] = op(4, 1, 32_000, Boundary); // CREATE2
     t[0xfa] = op(6, 1, 100, Boundary); // STATICCALL
     t[0xfd] = op(2, 0, 0, Boundary); // REVERT
     t[0xff] = op(1, 0, 5_000, Boundary); // SELFDESTRUCT
@@ -155,7 +152,7 @@ pub const OPCODES: [OpInfo; 256] = {
 /// access an account (spec §6).
 pub const fn reads_world(opcode: u8) -> bool {
     matches!(OPCODES[opcode as usize].family, Family::World)
-        || matches!(opcode, 0x3c | 0xf1 | 0xf2 | 0xf4 | 0xfa | 0xff)
+        || matches!(opcode, 0x3c | 0xf0 | 0xf1 | 0xf2 | 0xf4 | 0xf5 | 0xfa | 0xff)
 }
 
 /// Immediate bytes of a PUSHn (0 for every other opcode).

@@ -215,6 +215,39 @@ impl CallPending {
     }
 }
 
+/// CREATE or CREATE2 between its opening step and its entry step (`pending_kind = 20`, spec
+/// §6.4): the new frame's parameters and the copy of its init code. 117 bytes encoded, `kind
+/// u8 ‖ value u256 ‖ salt b32 ‖ gas u64 ‖ input (BufferCopy)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CreatePending {
+    /// [`FrameKind::Create`] or [`FrameKind::Create2`].
+    pub kind: FrameKind,
+    /// The endowment in wei, moved from the creator to the new account at entry.
+    pub value: U256,
+    /// CREATE2's salt (EIP-1014); zero for CREATE.
+    pub salt: B256,
+    /// The new frame's gas: all but one 64th of what the creator had left (EIP-150).
+    pub gas: u64,
+    /// The init code, copied from the creator's memory.
+    pub input: BufferCopy,
+}
+
+impl CreatePending {
+    /// The encoded size in bytes.
+    pub const ENCODED_LEN: usize = 117;
+
+    /// The encoding (spec §4.5).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::ENCODED_LEN);
+        out.push(self.kind as u8);
+        out.extend_from_slice(&self.value.to_be_bytes::<32>());
+        out.extend_from_slice(self.salt.as_slice());
+        out.extend_from_slice(&self.gas.to_be_bytes());
+        out.extend_from_slice(&self.input.encode());
+        out
+    }
+}
+
 /// A micro-operation in progress (spec §4.5).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Pending {
@@ -233,6 +266,9 @@ pub enum Pending {
     },
     /// A call waiting for its entry step, its input being copied (`pending_kind = 18`).
     Call(CallPending),
+    /// CREATE or CREATE2 waiting for its entry step, its init code being copied
+    /// (`pending_kind = 20`).
+    Create(CreatePending),
     /// RETURN (`success`) or REVERT copying its output (`pending_kind = 19`): 45 bytes
     /// encoded, `success u8 ‖ BufferCopy`.
     Output {
@@ -256,6 +292,7 @@ impl Pending {
             Self::Copy(_) => PendingKind::Copy,
             Self::Log { .. } => PendingKind::Log,
             Self::Call(_) => PendingKind::Call,
+            Self::Create(_) => PendingKind::Create,
             Self::Output { .. } => PendingKind::Output,
             Self::Exit(_) => PendingKind::FrameExit,
         }
@@ -278,6 +315,7 @@ impl Pending {
                 out
             }
             Self::Call(call) => call.encode(),
+            Self::Create(create) => create.encode(),
             Self::Output { success, copy } => {
                 let mut out = Vec::with_capacity(1 + BufferCopy::ENCODED_LEN);
                 out.push(u8::from(*success));
@@ -348,6 +386,15 @@ mod tests {
             input,
         };
         assert_eq!(Pending::Call(call).encode().len(), CallPending::ENCODED_LEN);
+        let create = CreatePending {
+            kind: FrameKind::Create2,
+            value: U256::from(13),
+            salt: B256::repeat_byte(14),
+            gas: 15,
+            input,
+        };
+        assert_eq!(Pending::Create(create).encode().len(), CreatePending::ENCODED_LEN);
+        assert_eq!(Pending::Create(create).kind(), PendingKind::Create);
         let output = Pending::Output { success: true, copy: input };
         assert_eq!(output.encode().len(), 45);
         assert_eq!(Pending::Exit(FrameExit::empty(true)).encode().len(), FrameExit::ENCODED_LEN);

@@ -61,6 +61,9 @@ pub enum PendingKind {
     Call = 18,
     /// RETURN or REVERT copying its output into the return buffer (spec §6.2).
     Output = 19,
+    /// CREATE or CREATE2 between its opening step and its entry step: the init code is being
+    /// copied into its buffer (spec §6.4).
+    Create = 20,
 }
 
 /// The kind of a frame (spec §4.2).

@@ -86,6 +86,8 @@ pub struct WorldRoots {
     pub warm_slots: B256,
     /// EIP-1153 transient storage.
     pub transient: B256,
+    /// EIP-6780: the accounts created in the transaction (a set keyed like `warm_addresses`).
+    pub created: B256,
 }
 
 impl WorldRoots {
@@ -95,6 +97,7 @@ impl WorldRoots {
         warm_addresses: EMPTY_ROOT_HASH,
         warm_slots: EMPTY_ROOT_HASH,
         transient: EMPTY_ROOT_HASH,
+        created: EMPTY_ROOT_HASH,
     };
 }
 
@@ -297,6 +300,17 @@ impl World {
     pub fn warm_address(&mut self, address: Address) -> Result<()> {
         self.roots.warm_addresses =
             self.store.apply(self.roots.warm_addresses, address_key(address), Some(WARM))?;
+        Ok(())
+    }
+
+    /// Adds `address` to the set of accounts created in the transaction (EIP-6780).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::account`].
+    pub fn mark_created(&mut self, address: Address) -> Result<()> {
+        self.roots.created =
+            self.store.apply(self.roots.created, address_key(address), Some(WARM))?;
         Ok(())
     }
 

@@ -368,8 +368,7 @@ impl Trace {
         match self.locate(i)? {
             Located::Final => Ok(StepWitness::new(self.final_header(), empty_frame())),
             Located::Instruction { state, snapshot, opcode } => {
-                if matches!(OPCODES[opcode as usize].family, Family::Boundary | Family::Unsupported)
-                {
+                if OPCODES[opcode as usize].family == Family::Boundary {
                     return Err(Error::UnsupportedStep {
                         opcode,
                         reason: "frame entry and exit are not traced yet (Engine II)",
@@ -436,6 +435,7 @@ impl Trace {
                 state.warm_addresses = roots.warm_addresses;
                 state.warm_slots = roots.warm_slots;
                 state.transient = roots.transient;
+                state.created = roots.created;
             }
         }
         let at = self.refunds.partition_point(|(i, _)| *i <= instruction);

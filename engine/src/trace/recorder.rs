@@ -839,7 +839,7 @@ mod tests {
             if fixed_access(opcode).is_some() {
                 assert_eq!(hot & MAY_GROW, 0, "opcode {opcode:#04x}");
             }
-            if matches!(OPCODES[opcode as usize].family, Family::World | Family::Unsupported) {
+            if matches!(OPCODES[opcode as usize].family, Family::World | Family::Boundary) {
                 assert_ne!(hot & SYNCS, 0, "opcode {opcode:#04x}");
             }
         }

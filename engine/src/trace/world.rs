@@ -35,6 +35,8 @@ pub(crate) enum WorldOp {
     Transient(Address, U256, U256),
     /// A storage slot's new value.
     Storage(Address, U256, U256),
+    /// EIP-6780: an account was created in the transaction (joins the `created` set).
+    Created(Address),
     /// An account's fields as revm holds them (`created`: its storage starts empty).
     Account { address: Address, nonce: u64, balance: U256, code_hash: B256, created: bool },
 }
@@ -160,7 +162,10 @@ impl JournalFollower {
                 account(context, log, *address, false);
                 log.ops.push(WorldOp::Storage(*address, *key, value));
             }
-            JournalEntry::AccountCreated { address, .. } => account(context, log, *address, true),
+            JournalEntry::AccountCreated { address, .. } => {
+                account(context, log, *address, true);
+                log.ops.push(WorldOp::Created(*address));
+            }
             JournalEntry::BalanceTransfer { from, to, .. } => {
                 account(context, log, *from, false);
                 account(context, log, *to, false);
@@ -237,6 +242,7 @@ pub(crate) fn apply(world: &mut World, op: &WorldOp) -> Result<()> {
         WorldOp::WarmAddress(address) => world.warm_address(*address),
         WorldOp::WarmSlot(address, slot) => world.warm_slot(*address, *slot),
         WorldOp::Transient(address, slot, value) => world.set_transient(*address, *slot, *value),
+        WorldOp::Created(address) => world.mark_created(*address),
         WorldOp::Storage(address, slot, value) => world.set_storage(*address, *slot, *value),
         WorldOp::Account { address, nonce, balance, code_hash, created } => {
             let existing = world.account(*address)?;
@@ -318,7 +324,7 @@ pub(crate) fn prove_world(
 /// by rule) for account accesses, the transaction context (`start_state_root`) for SSTORE.
 pub(crate) fn world_contexts(contexts: &Contexts, opcode: u8, witness: &mut StepWitness) {
     match opcode {
-        0x31 | 0x3b | 0x3c | 0x3f | 0xf1 | 0xf2 | 0xf4 | 0xfa | 0xff => {
+        0x31 | 0x3b | 0x3c | 0x3f | 0xf0 | 0xf1 | 0xf2 | 0xf4 | 0xf5 | 0xfa | 0xff => {
             witness.block = Some(contexts.block);
         }
         0x55 => witness.tx = Some(contexts.tx),
