@@ -8,8 +8,8 @@
 use crate::{
     Result,
     machine::{
-        BoundaryRun, Bytes32Tree, FrameExit, HeldFrame, MicroStepKind, Pending, TxAccumulators,
-        execute,
+        AccumulatorItems, BoundaryRun, Bytes32Tree, FrameExit, HeldFrame, MicroStepKind, Pending,
+        TxAccumulators, TxEnd, execute,
     },
 };
 use alloy_primitives::B256;
@@ -29,21 +29,34 @@ pub(super) struct Counts {
     pub(super) exit: u64,
     /// Copy micro-steps into the caller's return window.
     pub(super) words: u64,
+    /// The transaction's end step (spec §8.2).
+    pub(super) end: u64,
+    /// The transaction end's deletion steps.
+    pub(super) deletions: u64,
 }
 
 impl Counts {
     pub(super) fn total(&self) -> u64 {
-        self.opening + self.input + self.entry + self.output + self.exit + self.words
+        self.opening
+            + self.input
+            + self.entry
+            + self.output
+            + self.exit
+            + self.words
+            + self.end
+            + self.deletions
     }
 
     /// `(suffix, count)` pairs for the report (`CALL/input`, `RETURN/exit`, ...).
-    pub(super) fn named(&self) -> [(&'static str, u64); 5] {
+    pub(super) fn named(&self) -> [(&'static str, u64); 7] {
         [
             ("input", self.input),
             ("entry", self.entry),
             ("output", self.output),
             ("exit", self.exit),
             ("return-copy", self.words),
+            ("tx-end", self.end),
+            ("deletion", self.deletions),
         ]
     }
 }
@@ -53,11 +66,23 @@ impl Counts {
 pub(super) enum Stopped {
     /// The frame that is current continues with an in-frame instruction: the caller after a
     /// call that ended early or after its callee's exit. `commitment` is that state.
-    Resumed { commitment: B256, accumulators: TxAccumulators },
+    Resumed { commitment: B256, accumulators: TxAccumulators, items: AccumulatorItems },
     /// A callee frame was entered; `commitment` is its state before its first instruction.
     Entered(Box<Entered>),
-    /// The top frame ended: its exit is the transaction's end (spec §8.2, not run here).
-    TopEnded { success: bool, gas: u64, output: Bytes32Tree },
+    /// The top frame ended with this success, gas left and output, and the transaction's end
+    /// (spec §8.2) ran to the final state.
+    TopEnded { success: bool, gas: u64, output: Bytes32Tree, last: Final },
+}
+
+/// The final state a chain reached at the transaction's end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Final {
+    /// The commitment to the final state.
+    pub(super) commitment: B256,
+    /// Its state root: the state after the transaction (revm's, once committed).
+    pub(super) state_root: B256,
+    /// The receipt's status and gas used.
+    pub(super) end: TxEnd,
 }
 
 /// A callee entered at a call's entry step.
@@ -65,8 +90,9 @@ pub(super) enum Stopped {
 pub(super) struct Entered {
     /// The callee's state before its first instruction.
     pub(super) commitment: B256,
-    /// The accumulators after the entry.
+    /// The accumulators after the entry, and their items.
     pub(super) accumulators: TxAccumulators,
+    pub(super) items: AccumulatorItems,
     /// The callee as entered.
     pub(super) callee: HeldFrame,
     /// The caller chain while the callee is current.
@@ -87,8 +113,20 @@ pub(super) fn drive(
 ) -> Result<std::result::Result<Stopped, String>> {
     let start_depth = run.depth();
     let mut first = at_opcode;
+    let mut top = None;
     loop {
         let opening = std::mem::take(&mut first);
+        if run.header()?.status.is_final() {
+            let (Some((success, gas, output)), Some(Pending::TxEnd(end))) = (top, &run.pending)
+            else {
+                return Ok(Err(
+                    "the prover reached a final state without the top frame's end".into()
+                ));
+            };
+            let header = run.header()?;
+            let last = Final { commitment, state_root: header.state_root, end: *end };
+            return Ok(Ok(Stopped::TopEnded { success, gas, output, last }));
+        }
         if run.depth() > start_depth {
             let Some(caller) = run.callers.last().cloned() else {
                 return Ok(Err("the prover entered a frame without a caller".into()));
@@ -96,6 +134,7 @@ pub(super) fn drive(
             return Ok(Ok(Stopped::Entered(Box::new(Entered {
                 commitment,
                 accumulators: run.accumulators,
+                items: run.items.clone(),
                 callee: run.frame.clone(),
                 callers: (run.depth(), run.header()?.callers.1),
                 caller,
@@ -103,12 +142,11 @@ pub(super) fn drive(
         }
         match &run.pending {
             None if !opening => {
-                return Ok(Ok(Stopped::Resumed { commitment, accumulators: run.accumulators }));
+                return Ok(Ok(resumed(run, commitment)));
             }
             Some(Pending::Exit(exit)) if run.depth() == 0 => {
                 let FrameExit { success, output } = *exit;
-                let gas = run.frame.snapshot.gas;
-                return Ok(Ok(Stopped::TopEnded { success, gas, output }));
+                top = Some((success, run.frame.snapshot.gas, output));
             }
             Some(Pending::Copy(_)) => {
                 let Some(mut micro) = run.into_micro()? else { unreachable_copy()? };
@@ -126,7 +164,7 @@ pub(super) fn drive(
                 if micro.commitment()? != commitment {
                     return Ok(Err("the return-window copy ends elsewhere than the prover".into()));
                 }
-                return Ok(Ok(Stopped::Resumed { commitment, accumulators: run.accumulators }));
+                return Ok(Ok(resumed(run, commitment)));
             }
             _ => {}
         }
@@ -137,6 +175,8 @@ pub(super) fn drive(
             Some(Pending::Create(create)) if create.input.is_done() => &mut counts.entry,
             Some(Pending::Create(_)) => &mut counts.input,
             Some(Pending::Output { .. }) => &mut counts.output,
+            Some(Pending::Exit(_)) if run.depth() == 0 => &mut counts.end,
+            Some(Pending::TxEnd(_)) => &mut counts.deletions,
             Some(_) => &mut counts.exit,
         };
         let Some(witness) = run.next_step()? else {
@@ -154,6 +194,10 @@ pub(super) fn drive(
         }
         *slot += 1;
     }
+}
+
+fn resumed(run: &BoundaryRun<'_>, commitment: B256) -> Stopped {
+    Stopped::Resumed { commitment, accumulators: run.accumulators, items: run.items.clone() }
 }
 
 fn unreachable_copy<T>() -> Result<T> {

@@ -14,7 +14,7 @@ mod world;
 
 pub use blockchain::run_blockchain_test;
 pub use state::{check_state_test_steps, run_state_test};
-pub use steps::{StepChecker, StepReport, StepSelection};
+pub use steps::{StepChecker, StepReport, StepSelection, TxOutcome};
 
 use crate::{AccountLeaf, Error};
 use alloy_primitives::{Address, B256};

@@ -1,6 +1,6 @@
 //! State-test conformance.
 
-use super::{Mismatch, StepChecker, StepReport, StepSelection, cache_state_root};
+use super::{Mismatch, StepChecker, StepReport, StepSelection, TxOutcome, cache_state_root};
 use crate::{Eip7610, StateTestCase, logs_hash};
 use revm::{Context, InspectCommitEvm, MainBuilder, MainContext, database::State};
 
@@ -69,8 +69,14 @@ pub fn check_state_test_steps(
     let result = evm.inspect_tx_commit(tx);
     let checker = std::mem::replace(&mut evm.inspector.1, StepChecker::new(selection));
     drop(evm);
+    let state_root = cache_state_root(&state.cache);
+    let tx_outcome = result.as_ref().ok().map(|r| TxOutcome {
+        state_root,
+        success: r.is_success(),
+        gas_used: r.tx_gas_used(),
+    });
     let outcome = result.as_ref().map(|r| r.logs()).map_err(ToString::to_string);
-    (verdict(case, outcome, cache_state_root(&state.cache)), checker.finish())
+    (verdict(case, outcome, state_root), checker.finish(tx_outcome))
 }
 
 /// The verdict on a replayed case: a valid transaction must match the expected logs hash and

@@ -44,14 +44,15 @@
 //! (the EIP-161/6780 deletions they drive happen at transaction end).
 
 use super::{
-    boundary::{Counts, Stopped, drive},
+    boundary::{Counts, Final, Stopped, drive},
     world::WorldTracker,
 };
 use crate::Result;
 use crate::machine::{
-    BoundaryRun, Bytes32Tree, Chain, Checkpoint, CodeTree, Contexts, Family, FrameExit, FrameKind,
-    FrameSnapshot, HeldFrame, MachineState, MicroRun, MicroStepKind, OPCODES, Pending, PendingKind,
-    Stack, Status, TxAccumulators, WordTree, WorldView, execute, hash_pair, log_item, reads_world,
+    AccumulatorItems, BoundaryRun, Bytes32Tree, Chain, Checkpoint, CodeTree, Contexts, Family,
+    FrameExit, FrameKind, FrameSnapshot, HeldFrame, MachineState, MicroRun, MicroStepKind, OPCODES,
+    Pending, PendingKind, Stack, Status, TxAccumulators, WordTree, WorldView, execute, hash_pair,
+    log_item, reads_world,
 };
 use crate::trace::world::{prove_world, world_contexts};
 use alloy_primitives::{B256, Bytes, Log, U256, keccak256};
@@ -147,7 +148,18 @@ enum Prediction {
     Left { opcode: u8, pc: u32 },
     /// The top frame ended with RETURN, REVERT or SELFDESTRUCT: revm must end it here with
     /// this success, gas left and output (its exit is the transaction's end).
-    Ended { opcode: u8, pc: u32, success: bool, gas: u64, output: Bytes32Tree, boundary: Counts },
+    /// (For a creation, revm's end is after the code deposit: only the final state, checked by
+    /// [`StepChecker::finish`], compares.) `last` is the final state the end steps reached.
+    Ended {
+        opcode: u8,
+        pc: u32,
+        success: bool,
+        gas: u64,
+        output: Bytes32Tree,
+        boundary: Counts,
+        create: bool,
+        last: Final,
+    },
 }
 
 /// How revm ended a frame: success or not, and the gas left.
@@ -233,11 +245,31 @@ pub struct StepChecker {
     log_checkpoints: Vec<Chain>,
     /// The transaction's accumulators (spec §4.4), as the boundary steps left them.
     accumulators: TxAccumulators,
+    /// The items of `accumulators`' chains.
+    items: AccumulatorItems,
     /// A callee the executor entered, for revm's next frame.
     entering: Option<Entering>,
     /// The transaction creates a contract: its frame is a create frame.
     top_is_create: bool,
+    /// The transaction's checkpoint, taken when revm began its frame.
+    top_checkpoint: Option<Checkpoint>,
+    /// The final state the executor reached at the transaction's end, once settled against
+    /// revm's end of the top frame; checked against revm's outcome by [`Self::finish`].
+    last: Option<Final>,
+    /// The top frame ended (its end was settled, whether or not the end steps ran).
+    top_ended: bool,
     report: StepReport,
+}
+
+/// What revm reported for the transaction, to check the final state against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxOutcome {
+    /// The state root after the transaction, its deletions included.
+    pub state_root: B256,
+    /// The receipt's status.
+    pub success: bool,
+    /// The gas used, the refund deducted.
+    pub gas_used: u64,
 }
 
 impl StepChecker {
@@ -256,8 +288,12 @@ impl StepChecker {
             logs: Chain::default(),
             log_checkpoints: Vec::new(),
             accumulators: TxAccumulators::default(),
+            items: AccumulatorItems::default(),
             entering: None,
             top_is_create: false,
+            top_checkpoint: None,
+            last: None,
+            top_ended: false,
             report: StepReport::default(),
         }
     }
@@ -273,10 +309,36 @@ impl StepChecker {
         Ok(self)
     }
 
-    /// The report, after the transaction ran (settles any frame still open).
-    pub fn finish(mut self) -> StepReport {
+    /// The report, after the transaction ran (settles any frame still open). With revm's
+    /// `outcome`, the executor's final state (spec §8.2) must have its state root, status and
+    /// gas used; a transaction whose end the executor did not reach is counted as
+    /// unsupported.
+    pub fn finish(mut self, outcome: Option<TxOutcome>) -> StepReport {
         while let Some(frame) = self.frames.pop() {
             self.settle_end(frame, None);
+        }
+        let Some(outcome) = outcome else { return self.report };
+        match self.last {
+            Some(last) => {
+                let got = TxOutcome {
+                    state_root: last.state_root,
+                    success: last.end.success,
+                    gas_used: last.end.gas_used,
+                };
+                if got != outcome {
+                    self.report.mismatch(format!(
+                        "transaction end: the executor's final state ({got:?}) differs from \
+                         revm's ({outcome:?})"
+                    ));
+                }
+            }
+            None if self.world.is_some() && !self.top_ended => {
+                // No frame ran (a transfer, a call to an account without code or to a
+                // precompile): the transaction's begin and end are spec §8 steps.
+                let kind = "transaction without a frame (spec §8)".to_owned();
+                *self.report.unsupported.entry(kind).or_default() += 1;
+            }
+            None => {}
         }
         self.report
     }
@@ -342,6 +404,9 @@ impl StepChecker {
     /// A frame ended (`end` is how, when revm said): a predicted exit must match it, and a
     /// predicted post-state is a mismatch (revm left the frame where the executor continued).
     fn settle_end(&mut self, frame: LiveFrame, end: Option<FrameEnd>) {
+        if frame.callers.0 == 0 && frame.caller.is_none() {
+            self.top_ended = true;
+        }
         match frame.prediction {
             Some(Prediction::Post { opcode, pc, .. }) => self.report.mismatch(format!(
                 "{} at pc {pc}: revm ended the frame, the executor continued",
@@ -383,12 +448,22 @@ impl StepChecker {
                 ));
             }
             Some(Prediction::Left { .. }) => {}
-            Some(Prediction::Ended { opcode, pc, success, gas, output, boundary }) => {
+            Some(Prediction::Ended {
+                opcode,
+                pc,
+                success,
+                gas,
+                output,
+                boundary,
+                create,
+                last,
+            }) => {
                 let agrees = end.is_some_and(|end| {
-                    end.success == success && end.gas == gas && end.output == output
+                    create || (end.success == success && end.gas == gas && end.output == output)
                 });
                 if agrees {
                     self.pass(opcode, [0; 3], boundary);
+                    self.last = Some(last);
                 } else {
                     self.report.mismatch(format!(
                         "{} at pc {pc}: the executor's end of the transaction's frame (success \
@@ -413,22 +488,31 @@ impl StepChecker {
         opcode: u8,
         pc: u32,
     ) {
-        let Some(caller) = frame.caller.clone() else { return };
+        let top = frame.callers == (0, B256::ZERO) && frame.caller.is_none();
+        if frame.caller.is_none() && !top {
+            return; // a frame whose entry was not checked
+        }
         let held = HeldFrame {
             snapshot,
             checkpoint: frame.checkpoint,
             accumulators: frame.entry_accumulators,
         };
+        let caller = frame.caller.clone();
         let outcome =
-            self.boundary_run_of(held, Some(caller), frame.callers, state).and_then(|mut run| {
+            self.boundary_run_of(held, caller, frame.callers, state).and_then(|mut run| {
                 run.pending = Some(Pending::Exit(FrameExit::empty(success)));
                 let mut counts = Counts::default();
                 let stopped = drive(&mut run, state.commitment(), false, &mut counts)?;
                 Ok(stopped.map(|stopped| (stopped, counts)))
             });
         match outcome {
-            Ok(Ok((Stopped::Resumed { commitment, accumulators }, boundary))) => {
+            Ok(Ok((Stopped::TopEnded { last, .. }, boundary))) if top => {
+                self.pass(opcode, [0; 3], boundary);
+                self.last = Some(last);
+            }
+            Ok(Ok((Stopped::Resumed { commitment, accumulators, items }, boundary))) => {
                 self.accumulators = accumulators;
+                self.items = items;
                 if let Some(caller) = self.frames.last_mut() {
                     caller.prediction =
                         Some(Prediction::Post { commitment, opcode, pc, micro: [0; 3], boundary });
@@ -474,6 +558,28 @@ impl StepChecker {
             logs: state.logs,
             accumulators: state.accumulators,
         }
+    }
+
+    /// A creation transaction's checkpoint: the world now with the sender's nonce bumped and
+    /// the new address warm (written into the world's store, the roots then put back: the
+    /// journal brings the same changes when revm makes them).
+    fn creation_checkpoint(&mut self, sender: alloy_primitives::Address) -> Option<Checkpoint> {
+        let tracker = self.world.as_mut()?;
+        let saved = tracker.world.roots;
+        let mut account = tracker.world.account(sender).ok()??;
+        let address = sender.create(account.nonce);
+        account.nonce += 1;
+        tracker.world.put_account(sender, Some(account)).ok()?;
+        let coinbase = self.contexts.as_ref().map(|c| c.block.coinbase);
+        if coinbase.is_none_or(|c| !crate::machine::warm_by_rule(address, c)) {
+            tracker.world.warm_address(address).ok()?;
+        }
+        let roots = tracker.world.roots;
+        tracker.world.roots = saved;
+        let mut checkpoint = self.checkpoint_now();
+        checkpoint.state_root = roots.state_root;
+        checkpoint.warm_addresses = roots.warm_addresses;
+        Some(checkpoint)
     }
 
     /// The prover's machine at `frame`'s current state `pre` (spec §6).
@@ -525,6 +631,8 @@ impl StepChecker {
             self.accumulators,
         );
         run.base = base;
+        run.items = self.items.clone();
+        run.tx = self.contexts.as_ref().map(|c| c.tx);
         Ok(run)
     }
 
@@ -538,8 +646,9 @@ impl StepChecker {
         boundary: Counts,
     ) -> Option<Prediction> {
         match stopped {
-            Stopped::Resumed { commitment, accumulators } => {
+            Stopped::Resumed { commitment, accumulators, items } => {
                 self.accumulators = accumulators;
+                self.items = items;
                 let post = Prediction::Post { commitment, opcode, pc, micro: [0; 3], boundary };
                 if matches!(opcode, 0xf3 | 0xfd | 0xff) {
                     // The frame exited into its caller: the prediction is the caller's.
@@ -553,22 +662,30 @@ impl StepChecker {
                 }
             }
             Stopped::Entered(entered) => {
-                let super::boundary::Entered { commitment, accumulators, callee, callers, caller } =
-                    *entered;
+                let super::boundary::Entered {
+                    commitment,
+                    accumulators,
+                    items,
+                    callee,
+                    callers,
+                    caller,
+                } = *entered;
                 self.accumulators = accumulators;
+                self.items = items;
                 self.entering =
                     Some(Entering { commitment, opcode, pc, boundary, callee, callers, caller });
                 None
             }
-            Stopped::TopEnded { .. } if self.top_is_create => {
-                // A create transaction's frame deposits its output as code (spec §6.4).
-                let kind = format!("{}: a create transaction's code deposit", name(opcode));
-                *self.report.unsupported.entry(kind).or_default() += 1;
-                None
-            }
-            Stopped::TopEnded { success, gas, output } => {
-                Some(Prediction::Ended { opcode, pc, success, gas, output, boundary })
-            }
+            Stopped::TopEnded { success, gas, output, last } => Some(Prediction::Ended {
+                opcode,
+                pc,
+                success,
+                gas,
+                output,
+                boundary,
+                create: self.top_is_create,
+                last,
+            }),
         }
     }
 
@@ -784,7 +901,8 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
             }
         };
         let kind = if interp.input.depth() == 0 {
-            FrameKind::Transaction
+            // A creation transaction's frame is a create frame (spec §6.4).
+            if self.top_is_create { FrameKind::Create } else { FrameKind::Transaction }
         } else {
             self.next_kind.take().unwrap_or(FrameKind::Call)
         };
@@ -836,9 +954,10 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
                     snapshot.checkpoint = checkpoint.hash();
                     (checkpoint, self.accumulators, (depth + 1, B256::ZERO), None, None)
                 }
-                // The transaction's frame.
+                // The transaction's frame: its checkpoint was taken when revm began it.
                 (None, _) => {
-                    let checkpoint = self.checkpoint_now();
+                    let checkpoint =
+                        self.top_checkpoint.take().unwrap_or_else(|| self.checkpoint_now());
                     snapshot.checkpoint = checkpoint.hash();
                     (checkpoint, self.accumulators, (0, B256::ZERO), None, None)
                 }
@@ -1010,7 +1129,13 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         }
     }
 
-    fn call(&mut self, _context: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
+    fn call(&mut self, context: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
+        if self.frames.is_empty() {
+            // The transaction's checkpoint: after the fee and the nonce, before the value
+            // moves (spec §8.1).
+            self.sync_world(context);
+            self.top_checkpoint = Some(self.checkpoint_now());
+        }
         self.calls.push(self.frames.len());
         self.log_checkpoints.push(self.logs);
         self.next_kind = Some(match inputs.scheme {
@@ -1030,9 +1155,13 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         self.sync_world(context);
     }
 
-    fn create(&mut self, _context: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
+    fn create(&mut self, context: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
         if self.frames.is_empty() {
             self.top_is_create = true;
+            // The transaction's checkpoint: as a create frame's (spec §6.4), after the
+            // sender's nonce bump and the new address's warm-up, which revm makes next.
+            self.sync_world(context);
+            self.top_checkpoint = self.creation_checkpoint(inputs.caller());
         }
         self.calls.push(self.frames.len());
         self.log_checkpoints.push(self.logs);

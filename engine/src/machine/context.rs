@@ -259,6 +259,30 @@ impl FrameExit {
     }
 }
 
+/// The transaction's outcome after its end step (spec §8.2): the pending state of
+/// `pending_kind = TxEnd` during the deletion steps and in the final state, 9 bytes encoded,
+/// `success u8 ‖ gas_used u64`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TxEnd {
+    /// The receipt's status: the top frame succeeded (and a creation deposited its code).
+    pub success: bool,
+    /// The gas the transaction used, the refund deducted (the receipt's `gasUsed`).
+    pub gas_used: u64,
+}
+
+impl TxEnd {
+    /// The encoded size in bytes.
+    pub const ENCODED_LEN: usize = 9;
+
+    /// The encoding: `success u8 ‖ gas_used u64`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::ENCODED_LEN);
+        out.push(u8::from(self.success));
+        out.extend_from_slice(&self.gas_used.to_be_bytes());
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,6 +90,9 @@ pub struct StepWitness {
     /// (entry step, spec §7), a create's init code (entry step, §6.4: at most 49,152 bytes),
     /// or the code a create frame deposits (exit step, §6.4: at most 24,576 bytes).
     pub data: Option<Bytes>,
+    /// A deletion step's item (spec §8.2): the address popped from the end of a transaction
+    /// accumulator's chain, with the chain's accumulator below it.
+    pub popped: Option<(B256, Address)>,
 }
 
 impl StepWitness {
@@ -118,6 +121,7 @@ impl StepWitness {
             checkpoint: None,
             accumulators: None,
             data: None,
+            popped: None,
         }
     }
 }
@@ -138,8 +142,14 @@ pub fn execute(pre: B256, witness: &StepWitness) -> Result<B256> {
     if state.status.is_final() {
         return Ok(pre); // a final state steps to itself (spec §1)
     }
-    if state.frame_hash != witness.frame.hash() {
+    // Outside frames (the transaction end's deletion steps, spec §8.2) `frame_hash` is zero
+    // and the witness's frame is ignored.
+    let framed = state.frame_hash != B256::ZERO;
+    if framed && state.frame_hash != witness.frame.hash() {
         return Err(Error::BadWitness("the frame does not hash to the state's frame hash"));
+    }
+    if !framed && state.pending_kind != PendingKind::TxEnd {
+        return Err(Error::BadWitness("a state outside frames must be at the transaction's end"));
     }
     let mut step = Step::new(witness)?;
     let outcome = if state.pending_kind == PendingKind::None {
@@ -161,7 +171,7 @@ pub fn execute(pre: B256, witness: &StepWitness) -> Result<B256> {
         Err(Stop::Fail(e)) => return Err(e),
     };
     let mut post = step.header;
-    post.frame_hash = step.frame.hash();
+    post.frame_hash = if step.outside_frame { B256::ZERO } else { step.frame.hash() };
     if let Some(exit) = exit {
         post.pending_kind = PendingKind::FrameExit;
         post.pending_hash = exit.hash();
@@ -215,6 +225,8 @@ pub(super) struct Step<'a> {
     pub(super) header: MachineState,
     pub(super) frame: Frame,
     pub(super) opcode: u8,
+    /// The post-state has no frame (the transaction's end, spec §8.2).
+    pub(super) outside_frame: bool,
 }
 
 impl<'a> Step<'a> {
@@ -230,7 +242,8 @@ impl<'a> Step<'a> {
                 ));
             }
         }
-        Ok(Self { witness, header: witness.state, frame: witness.frame, opcode: 0 })
+        let outside_frame = witness.state.frame_hash == B256::ZERO;
+        Ok(Self { witness, header: witness.state, frame: witness.frame, opcode: 0, outside_frame })
     }
 
     /// Chunk `index` of the frame's code (verified in [`Step::new`]).
@@ -323,7 +336,7 @@ impl<'a> Step<'a> {
     }
 
     /// The transaction context of the witness, checked against the header.
-    fn tx(&self) -> StepResult<TxContext> {
+    pub(super) fn tx(&self) -> StepResult<TxContext> {
         let tx = self.witness.tx.ok_or(bad("the transaction context is missing"))?;
         if tx.hash() != self.witness.state.tx_hash {
             return Err(bad("the transaction context does not hash to the header's tx hash"));

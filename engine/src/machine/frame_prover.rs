@@ -5,8 +5,9 @@
 
 use super::{
     BlockContext, Bytes32Tree, Checkpoint, CodeTree, CopyDest, CopySource, CopyState, FrameExit,
-    FrameKind, FrameSnapshot, MachineState, MicroRun, OPCODES, Pending, PendingKind, Stack,
-    StepWitness, TxAccumulators, WORD_TREE_DEPTH, WordTree, WordWitness, World, address_key,
+    FrameKind, FrameSnapshot, MachineState, MicroRun, OPCODES, Pending, PendingKind, Stack, Status,
+    StepWitness, TxAccumulators, TxContext, TxEnd, WORD_TREE_DEPTH, WordTree, WordWitness, World,
+    address_key,
     context::append_address,
     execute,
     frames::{
@@ -17,6 +18,7 @@ use super::{
     },
     hash_pair, is_empty, memory_cost,
     pending::{BufferCopy, CallPending, CreatePending},
+    tx::settle_fees,
     warm_by_rule,
 };
 use crate::{Error, Result};
@@ -60,6 +62,31 @@ pub struct BoundaryRun<'c> {
     pub pending: Option<Pending>,
     /// The buffer being filled by a call's input or a frame's output copy.
     buffer: WordTree,
+    /// The transaction context (the end step reads it).
+    pub tx: Option<TxContext>,
+    /// The items of `accumulators`' chains (the deletion steps pop them).
+    pub items: AccumulatorItems,
+    /// The top frame has ended: the state has no frame (spec §8.2).
+    pub ended: bool,
+}
+
+/// The items of the transaction accumulators' chains, in order, each with the chain's
+/// accumulator below it (spec §4.4, §2.5): what the chains commit to, which the prover needs
+/// to pop them at the transaction's end.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccumulatorItems {
+    /// EIP-161 candidates, in the order they were touched.
+    pub touched: Vec<(B256, Address)>,
+    /// EIP-6780 deletions, in the order they self-destructed.
+    pub selfdestructs: Vec<(B256, Address)>,
+}
+
+impl AccumulatorItems {
+    /// Drops the items past `acc`'s counts (a checkpoint restored: chains only grow).
+    pub fn truncate_to(&mut self, acc: &TxAccumulators) {
+        self.touched.truncate(acc.touched.count as usize);
+        self.selfdestructs.truncate(acc.selfdestructs.count as usize);
+    }
 }
 
 fn unsupported(opcode: u8, reason: &'static str) -> Error {
@@ -99,7 +126,17 @@ impl<'c> BoundaryRun<'c> {
             accumulators,
             pending: None,
             buffer: WordTree::empty(),
+            tx: None,
+            items: AccumulatorItems::default(),
+            ended: false,
         }
+    }
+
+    /// Appends `address` to the touched chain.
+    fn touch(&mut self, address: Address) {
+        let below = self.accumulators.touched.acc;
+        self.accumulators.touched = append_address(self.accumulators.touched, address);
+        self.items.touched.push((below, address));
     }
 
     /// The header of the current state.
@@ -121,7 +158,7 @@ impl<'c> BoundaryRun<'c> {
             warm_slots: roots.warm_slots,
             transient: roots.transient,
             created: roots.created,
-            frame_hash: self.frame.snapshot.frame()?.hash(),
+            frame_hash: if self.ended { B256::ZERO } else { self.frame.snapshot.frame()?.hash() },
             callers: (self.depth(), self.chain()),
             accumulators: self.accumulators.hash(),
             ..self.state
@@ -244,6 +281,28 @@ impl<'c> BoundaryRun<'c> {
                 } else {
                     Pending::Output { success, copy }
                 });
+            }
+            Some(Pending::Exit(exit)) if self.depth() == 0 => {
+                let tx = self.tx.ok_or_else(|| unsupported(0, "no transaction context"))?;
+                witness.tx = Some(tx);
+                witness.checkpoint = Some(self.frame.checkpoint);
+                let creating =
+                    matches!(self.frame.snapshot.kind, FrameKind::Create | FrameKind::Create2);
+                if creating && exit.success && exit.output.len as usize <= MAX_CODE_SIZE {
+                    witness.data = Some(self.buffer_bytes(exit.output.len).into());
+                }
+                self.cut_tries(&mut witness)?;
+                self.end_transaction(&exit, &tx)?;
+            }
+            Some(Pending::TxEnd(end)) if !self.state.status.is_final() => {
+                let selfdestructed = !self.items.selfdestructs.is_empty();
+                let list =
+                    if selfdestructed { &self.items.selfdestructs } else { &self.items.touched };
+                let popped =
+                    *list.last().ok_or_else(|| unsupported(0, "no accumulator item to pop"))?;
+                witness.popped = Some(popped);
+                self.cut_tries(&mut witness)?;
+                self.delete(selfdestructed, end)?;
             }
             Some(Pending::Exit(exit)) => {
                 let Some((caller, below)) = self.callers.last() else {
@@ -494,13 +553,15 @@ impl<'c> BoundaryRun<'c> {
                 self.world.put_account(beneficiary, Some(account))?;
                 self.world.put_account(me, Some(TrieAccount { balance: U256::ZERO, ..mine }))?;
             } else if theirs.as_ref().is_some_and(is_empty) {
-                self.accumulators.touched = append_address(self.accumulators.touched, beneficiary);
+                self.touch(beneficiary);
             }
         } else if created && !mine.balance.is_zero() {
             self.world.put_account(me, Some(TrieAccount { balance: U256::ZERO, ..mine }))?;
         }
         if created {
+            let below = self.accumulators.selfdestructs.acc;
             self.accumulators.selfdestructs = append_address(self.accumulators.selfdestructs, me);
+            self.items.selfdestructs.push((below, me));
         }
         self.pending = Some(Pending::Exit(FrameExit::empty(true)));
         Ok(())
@@ -516,6 +577,7 @@ impl<'c> BoundaryRun<'c> {
         self.state.refund = c.refund;
         self.state.logs = c.logs;
         self.accumulators = accumulators;
+        self.items.truncate_to(&accumulators);
     }
 
     /// The current frame resumes after a call (the executor's `Step::resume_caller`).
@@ -661,7 +723,7 @@ impl<'c> BoundaryRun<'c> {
                 account.balance += call.value;
                 self.world.put_account(call.target, Some(account))?;
             } else if call.value.is_zero() && receiver.as_ref().is_some_and(is_empty) {
-                self.accumulators.touched = append_address(self.accumulators.touched, call.target);
+                self.touch(call.target);
             }
         }
         if is_precompile(call.code_address) {
@@ -709,6 +771,87 @@ impl<'c> BoundaryRun<'c> {
             accumulators: accumulators_at_entry,
         });
         Ok(())
+    }
+
+    /// The end step (the executor's `Step::end_transaction`).
+    fn end_transaction(&mut self, exit: &FrameExit, tx: &TxContext) -> Result<()> {
+        let top = self.frame.clone();
+        let snapshot = &top.snapshot;
+        let output = if exit.output.len == 0 {
+            WordTree::empty()
+        } else {
+            std::mem::replace(&mut self.buffer, WordTree::empty())
+        };
+        let mut success = exit.success;
+        let mut left = snapshot.gas;
+        if success && matches!(snapshot.kind, FrameKind::Create | FrameKind::Create2) {
+            match self.deposit_code(&output, exit.output.len) {
+                Some(code) if CODE_DEPOSIT_BYTE_GAS * code.len() as u64 <= left => {
+                    left -= CODE_DEPOSIT_BYTE_GAS * code.len() as u64;
+                    let account = self
+                        .world
+                        .account(snapshot.address)?
+                        .ok_or_else(|| unsupported(0xf0, "the created account is missing"))?;
+                    let code_hash = alloy_primitives::keccak256(&code);
+                    self.world.put_account(
+                        snapshot.address,
+                        Some(TrieAccount { code_hash, ..account }),
+                    )?;
+                }
+                _ => (success, left) = (false, 0),
+            }
+        }
+        if !success {
+            self.restore(&top.checkpoint, top.accumulators);
+        }
+        let (gas_used, back, reward) =
+            settle_fees(tx.gas_limit, left, self.state.refund, tx.gas_price, self.block.base_fee)
+                .ok_or_else(|| unsupported(0, "the top frame's gas or the fees are out of range"))?;
+        let origin = or_empty(self.world.account(tx.origin)?);
+        self.world.put_account(
+            tx.origin,
+            Some(TrieAccount { balance: origin.balance + back, ..origin }),
+        )?;
+        let coinbase = self.world.account(self.block.coinbase)?;
+        if !reward.is_zero() {
+            let account = or_empty(coinbase);
+            let balance = account.balance + reward;
+            self.world
+                .put_account(self.block.coinbase, Some(TrieAccount { balance, ..account }))?;
+        } else if coinbase.as_ref().is_some_and(is_empty) {
+            self.touch(self.block.coinbase);
+        }
+        self.ended = true;
+        self.conclude(TxEnd { success, gas_used });
+        Ok(())
+    }
+
+    /// A deletion step (the executor's `Step::deletion_step`): pops the last selfdestruct or,
+    /// when none is left, the last touched account.
+    fn delete(&mut self, selfdestructed: bool, end: TxEnd) -> Result<()> {
+        let (chain, list) = if selfdestructed {
+            (&mut self.accumulators.selfdestructs, &mut self.items.selfdestructs)
+        } else {
+            (&mut self.accumulators.touched, &mut self.items.touched)
+        };
+        let (rest, address) =
+            list.pop().ok_or_else(|| unsupported(0, "no accumulator item to pop"))?;
+        *chain = super::Chain { count: chain.count - 1, acc: rest };
+        let account = self.world.account(address)?;
+        if account.as_ref().is_some_and(|a| selfdestructed || is_empty(a)) {
+            self.world.put_account(address, None)?;
+        }
+        self.conclude(end);
+        Ok(())
+    }
+
+    /// Leaves `end` pending; final once both chains are empty (the executor's
+    /// `Step::conclude`).
+    fn conclude(&mut self, end: TxEnd) {
+        self.pending = Some(Pending::TxEnd(end));
+        if self.accumulators.touched.count == 0 && self.accumulators.selfdestructs.count == 0 {
+            self.state.status = if end.success { Status::Succeeded } else { Status::Failed };
+        }
     }
 
     /// The exit step (the executor's `Step::exit`).

@@ -573,3 +573,140 @@ fn forged_create_witnesses_are_rejected() {
     }
     assert!(rejected >= 6, "{rejected} forgeries rejected");
 }
+
+/// The transaction context of the end-step tests: gas limit 100,000 at 10 wei per gas (the
+/// block's base fee is 7: 3 per gas to the coinbase).
+fn tx() -> TxContext {
+    TxContext {
+        origin: ORIGIN,
+        gas_price: U256::from(10),
+        gas_limit: 100_000,
+        blob_count: 0,
+        blob_hashes: B256::ZERO,
+        start_state_root: B256::ZERO,
+    }
+}
+
+/// The top frame (kind `kind`) ended with `exit`, `gas` left and `refund` in the counter, in
+/// a world where the sender holds 1,000 wei.
+fn ended<'c>(
+    world: World,
+    codes: &'c HashMap<B256, Bytes>,
+    exit: FrameExit,
+    gas: u64,
+    refund: u64,
+) -> BoundaryRun<'c> {
+    let mut world = world;
+    let sender = alloy_trie::TrieAccount { balance: U256::from(1_000), ..Default::default() };
+    world.put_account(ORIGIN, Some(sender)).expect("sender");
+    let mut r = run(caller(0x00, &[], gas), world, codes);
+    r.state.tx_hash = tx().hash();
+    r.state.refund = refund;
+    r.tx = Some(tx());
+    r.pending = Some(Pending::Exit(exit));
+    r
+}
+
+#[test]
+fn the_end_step_refunds_pays_the_coinbase_and_ends_the_transaction() {
+    let codes = codes();
+    // 60,000 left: 40,000 used, refund min(9,000, 40,000 / 5 = 8,000) = 8,000: 32,000 used.
+    let mut r = ended(world(), &codes, FrameExit::empty(true), 60_000, 9_000);
+    let witnesses = steps(&mut r);
+    assert_eq!(witnesses.len(), 1, "no deletions: the end step is the last");
+    let header = r.header().expect("header");
+    assert_eq!(header.status, Status::Succeeded);
+    assert_eq!(header.frame_hash, B256::ZERO);
+    let end = TxEnd { success: true, gas_used: 32_000 };
+    assert_eq!(r.pending, Some(Pending::TxEnd(end)));
+    assert_eq!(header.pending_hash, Pending::TxEnd(end).hash());
+    // The sender gets (60,000 + 8,000) · 10; the coinbase 32,000 · (10 − 7).
+    let balance = |a| account(&r, a).map(|a| a.balance);
+    assert_eq!(balance(ORIGIN), Some(U256::from(1_000 + 680_000)));
+    assert_eq!(balance(COINBASE), Some(U256::from(96_000)));
+    // A final state steps to itself.
+    let post = r.commitment().expect("final");
+    let frame = caller(0x00, &[], 0).frame().expect("frame");
+    assert_eq!(execute(post, &StepWitness::new(header, frame)).expect("final"), post);
+}
+
+#[test]
+fn a_failed_top_frame_is_undone_and_the_deletions_run() {
+    let codes = codes();
+    let mut r = ended(world(), &codes, FrameExit::empty(false), 0, 5_000);
+    // The checkpoint is the world now; then the frame wrote storage, touched the empty
+    // account and (as if created here) self-destructed CALLEE.
+    let top = r.checkpoint_now_for_test();
+    r.frame.checkpoint = top;
+    r.frame.snapshot.checkpoint = top.hash();
+    r.state.refund = 0; // the counter the checkpoint holds
+    r.world.set_storage(CALLEE, U256::from(1), U256::from(9)).expect("write");
+    let failed_root = r.world.roots.state_root;
+    let mut r2 = ended(world(), &codes, FrameExit::empty(true), 50_000, 0);
+    r2.touch_for_test(EMPTY);
+    r2.selfdestruct_for_test(CALLEE);
+    let witnesses = steps(&mut r2);
+    assert_eq!(witnesses.len(), 3, "end step, the selfdestruct, the touched account");
+    assert_eq!(r2.header().expect("header").status, Status::Succeeded);
+    assert_eq!(account(&r2, EMPTY), None, "EIP-161: touched and empty");
+    assert_eq!(account(&r2, CALLEE), None, "EIP-6780: created and self-destructed");
+    assert!(account(&r2, ME).is_some());
+    // The failed transaction: the write is undone, all the gas is paid for.
+    steps(&mut r);
+    assert_eq!(r.header().expect("header").status, Status::Failed);
+    assert_ne!(r.world.roots.state_root, failed_root);
+    assert_eq!(r.pending, Some(Pending::TxEnd(TxEnd { success: false, gas_used: 100_000 })));
+    let coinbase = account(&r, COINBASE).expect("paid").balance;
+    assert_eq!(coinbase, U256::from(300_000));
+    let slot = r.world.tries().storage(r.world.roots.state_root, CALLEE, U256::from(1));
+    assert_eq!(slot.expect("read"), U256::from(5), "restored");
+}
+
+#[test]
+fn forged_deletions_are_rejected() {
+    let codes = codes();
+    let mut r = ended(world(), &codes, FrameExit::empty(true), 50_000, 0);
+    r.touch_for_test(EMPTY);
+    r.touch_for_test(NOBODY);
+    let pre = r.commitment().expect("pre");
+    let end = r.next_step().expect("end").expect("the end step");
+    assert_eq!(execute(pre, &end).expect("end"), r.commitment().expect("post"));
+    let pre = r.commitment().expect("pre");
+    let witness = r.next_step().expect("deletion").expect("a deletion step");
+    let honest = execute(pre, &witness).expect("deletion");
+    assert_eq!(honest, r.commitment().expect("post"));
+    let (rest, address) = witness.popped.expect("popped");
+    for popped in [None, Some((rest, EMPTY)), Some((B256::repeat_byte(1), address))] {
+        let forged = StepWitness { popped, ..witness.clone() };
+        assert!(matches!(execute(pre, &forged), Err(Error::BadWitness(_))), "{popped:?}");
+    }
+}
+
+impl BoundaryRun<'_> {
+    fn checkpoint_now_for_test(&self) -> Checkpoint {
+        let roots = self.world.roots;
+        Checkpoint {
+            state_root: roots.state_root,
+            warm_addresses: roots.warm_addresses,
+            warm_slots: roots.warm_slots,
+            transient: roots.transient,
+            created: roots.created,
+            refund: 0,
+            logs: self.state.logs,
+            accumulators: self.accumulators.hash(),
+        }
+    }
+
+    fn touch_for_test(&mut self, address: Address) {
+        let below = self.accumulators.touched.acc;
+        self.accumulators.touched = context::append_address(self.accumulators.touched, address);
+        self.items.touched.push((below, address));
+    }
+
+    fn selfdestruct_for_test(&mut self, address: Address) {
+        let below = self.accumulators.selfdestructs.acc;
+        let chain = context::append_address(self.accumulators.selfdestructs, address);
+        self.accumulators.selfdestructs = chain;
+        self.items.selfdestructs.push((below, address));
+    }
+}

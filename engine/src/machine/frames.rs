@@ -107,7 +107,7 @@ impl Step<'_> {
     }
 
     /// The transaction accumulators of the witness, checked against the header.
-    fn accumulators(&self) -> StepResult<TxAccumulators> {
+    pub(super) fn accumulators(&self) -> StepResult<TxAccumulators> {
         let acc =
             self.witness.accumulators.ok_or(bad("the transaction accumulators are missing"))?;
         if acc.hash() != self.header.accumulators {
@@ -557,7 +557,7 @@ impl Step<'_> {
     }
 
     /// Restores `checkpoint` into the header (spec §4.3).
-    fn restore(&mut self, checkpoint: &Checkpoint) {
+    pub(super) fn restore(&mut self, checkpoint: &Checkpoint) {
         self.header.state_root = checkpoint.state_root;
         self.header.warm_addresses = checkpoint.warm_addresses;
         self.header.warm_slots = checkpoint.warm_slots;
@@ -627,10 +627,7 @@ impl Step<'_> {
     pub(super) fn exit(&mut self, exit: &FrameExit) -> StepResult<()> {
         let (depth, chain) = self.header.callers;
         if depth == 0 {
-            return Err(Stop::unsupported(
-                0x00,
-                "the top frame's exit: transaction end (spec §8.2)",
-            ));
+            return self.end_transaction(exit);
         }
         if self.frame.kind == FrameKind::Transaction {
             return Err(bad("a transaction frame above the top of the caller chain"));
@@ -673,7 +670,7 @@ impl Step<'_> {
     /// instead — more than 24,576 bytes (EIP-170), a first byte 0xEF (EIP-3541), or too
     /// little gas for the deposit (EIP-2). The witness carries the code whole, checked against
     /// the output's root; its hash becomes the account's `code_hash`.
-    fn deposit(&mut self, output: Bytes32Tree) -> StepResult<Option<u64>> {
+    pub(super) fn deposit(&mut self, output: Bytes32Tree) -> StepResult<Option<u64>> {
         if output.len as usize > MAX_CODE_SIZE {
             return Ok(None);
         }

@@ -171,6 +171,7 @@ impl Step<'_> {
             Pending::Create(create) => return self.create_step(create),
             Pending::Output { success, copy } => return self.output_step(*success, *copy),
             Pending::Exit(exit) => return self.exit(exit),
+            Pending::TxEnd(end) => return self.deletion_step(end),
         };
         match pending {
             Pending::Keccak(sponge) => {
@@ -201,7 +202,11 @@ impl Step<'_> {
                 Some(next) => self.reopen(Pending::Copy(next)),
                 None => self.finish()?,
             },
-            Pending::Call(_) | Pending::Create(_) | Pending::Output { .. } | Pending::Exit(_) => {} // returned above
+            Pending::Call(_)
+            | Pending::Create(_)
+            | Pending::Output { .. }
+            | Pending::Exit(_)
+            | Pending::TxEnd(_) => {} // returned above
         }
         Ok(())
     }

@@ -325,7 +325,11 @@ impl MicroRun {
                 self.copy_word(copy, &mut witness)?;
                 MicroStepKind::Word
             }
-            Pending::Call(_) | Pending::Create(_) | Pending::Output { .. } | Pending::Exit(_) => {
+            Pending::Call(_)
+            | Pending::Create(_)
+            | Pending::Output { .. }
+            | Pending::Exit(_)
+            | Pending::TxEnd(_) => {
                 return Err(Error::UnsupportedStep {
                     opcode: 0,
                     reason: "frame boundaries are proven by the frame prover",

@@ -41,7 +41,7 @@ fn check_with(
         .with_db(db(code))
         .build_mainnet_with_inspector(StepChecker::new(selection));
     evm.inspect_tx(tx(calldata, gas_limit)).expect("the transaction is valid");
-    std::mem::replace(&mut evm.inspector, StepChecker::new(selection)).finish()
+    std::mem::replace(&mut evm.inspector, StepChecker::new(selection)).finish(None)
 }
 
 fn db(code: &[u8]) -> CacheDB<EmptyDB> {
@@ -293,7 +293,7 @@ fn check_in_world(code: &[u8], gas_limit: u64) -> StepReport {
         .with_db(&mut state)
         .build_mainnet_with_inspector(checker);
     evm.inspect_tx(tx(&[], gas_limit)).expect("the transaction is valid");
-    std::mem::replace(&mut evm.inspector, StepChecker::new(StepSelection::All)).finish()
+    std::mem::replace(&mut evm.inspector, StepChecker::new(StepSelection::All)).finish(None)
 }
 
 fn address_word(address: Address) -> U256 {
@@ -509,6 +509,7 @@ fn mutations(w: &StepWitness) -> Vec<StepWitness> {
         Pending::Create(c) => c.input.copied ^= 1,
         Pending::Output { copy, .. } => copy.copied ^= 1,
         Pending::Exit(e) => e.output.len ^= 1,
+        Pending::TxEnd(e) => e.gas_used ^= 1,
     }
     out.push(m);
     let mut m = w.clone();
@@ -519,6 +520,7 @@ fn mutations(w: &StepWitness) -> Vec<StepWitness> {
         Pending::Create(c) => c.value += U256::from(1),
         Pending::Output { copy, .. } => copy.len += 1,
         Pending::Exit(e) => e.success ^= true,
+        Pending::TxEnd(e) => e.success ^= true,
     }
     out.push(m);
     if let Some(Pending::Log { topics, data }) = &w.pending {

@@ -16,6 +16,7 @@ mod snapshot;
 mod sponge;
 mod stack;
 mod state;
+mod tx;
 mod word_tree;
 mod world;
 
@@ -33,11 +34,11 @@ pub use code::{
 };
 pub use context::{
     BLOB_HASHES_DEPTH, BLOCK_HASHES_DEPTH, BlockContext, Contexts, FrameExit, LeafWitness,
-    TxAccumulators, TxContext,
+    TxAccumulators, TxContext, TxEnd,
 };
 pub(crate) use execute::pure;
 pub use execute::{StepWitness, WordWitness, execute};
-pub use frame_prover::{BoundaryRun, HeldFrame};
+pub use frame_prover::{AccumulatorItems, BoundaryRun, HeldFrame};
 pub use merkle::{FixedMerkleTree, MerkleProof};
 pub use micro_prover::{MicroRun, MicroStepKind, WorldView};
 pub use mpt::TrieWitness;

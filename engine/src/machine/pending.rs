@@ -2,7 +2,7 @@
 //! from one micro-step to the next, committed in the header as `pending_kind ‖ pending_hash`
 //! with `pending_hash = H(encode(Pending))`.
 
-use super::{FrameExit, FrameKind, PendingKind, Sponge, WordTree};
+use super::{FrameExit, FrameKind, PendingKind, Sponge, TxEnd, WordTree};
 use alloy_primitives::{Address, B256, U256, keccak256};
 
 /// Where a keccak sponge reads its input (spec §4.5).
@@ -279,6 +279,9 @@ pub enum Pending {
     },
     /// A frame that ended, waiting for its exit step (`pending_kind = 17`).
     Exit(FrameExit),
+    /// The transaction's end: its deletions in progress, or (in a final state) its outcome
+    /// (`pending_kind = 21`).
+    TxEnd(TxEnd),
 }
 
 impl Pending {
@@ -295,6 +298,7 @@ impl Pending {
             Self::Create(_) => PendingKind::Create,
             Self::Output { .. } => PendingKind::Output,
             Self::Exit(_) => PendingKind::FrameExit,
+            Self::TxEnd(_) => PendingKind::TxEnd,
         }
     }
 
@@ -323,6 +327,7 @@ impl Pending {
                 out
             }
             Self::Exit(exit) => exit.encode(),
+            Self::TxEnd(end) => end.encode(),
         }
     }
 

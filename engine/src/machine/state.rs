@@ -64,6 +64,9 @@ pub enum PendingKind {
     /// CREATE or CREATE2 between its opening step and its entry step: the init code is being
     /// copied into its buffer (spec §6.4).
     Create = 20,
+    /// The transaction's end (spec §8.2): the fees are settled, the EIP-6780 and EIP-161
+    /// deletions are being made; in a final state, the receipt's status and gas used.
+    TxEnd = 21,
 }
 
 /// The kind of a frame (spec §4.2).

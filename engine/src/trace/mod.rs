@@ -31,8 +31,8 @@
 //!   operands popped, the forwarded gas deducted, memory expanded for both windows);
 //! - `block_hash` and `tx_hash`: the contexts (spec §4.4), read from revm once, when the top
 //!   frame starts ([`context::contexts`]);
-//! - `state_root`, `warm_addresses`, `warm_slots`, `transient` (spec §2.4), when the recorder
-//!   was given the pre-state ([`TraceRecorder::with_pre_state`]; zero otherwise): before each
+//! - `state_root`, `warm_addresses`, `warm_slots`, `transient`, `created` (spec §2.4), when
+//!   the recorder was given the pre-state ([`TraceRecorder::with_pre_state`]; zero otherwise): before each
 //!   instruction the recorder compares revm's journal length with the last one seen and, when
 //!   it changed, copies the new entries as [`world`] ops with the values revm holds (a
 //!   truncation — a reverted frame — is recorded as a restore). The first query that needs
@@ -42,8 +42,8 @@
 //! - `logs`: the log chain (spec §2.5), from the logs revm emits (dropped with a failed
 //!   frame), hashed on first use.
 //!
-//! `created` and `accumulators` are zero, and in the frame `checkpoint` is zero: they are
-//! read only by frame-entry and exit steps (Engine II). `return_window` is the caller's output
+//! `accumulators` are the empty ones, and in the frame `checkpoint` is zero: they are read
+//! only by frame-entry and exit steps (Engine II). `return_window` is the caller's output
 //! window for calls (`(0, 0)` for creates and the top frame).
 //!
 //! ## Numbering

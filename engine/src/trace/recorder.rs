@@ -673,7 +673,11 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for TraceRecorder {
             }
         };
         let (kind, return_window) = if self.live.is_empty() {
-            (FrameKind::Transaction, (0, 0))
+            // The top frame: a creation transaction's is a create frame (spec §6.4).
+            match self.next_kind.take() {
+                Some((FrameKind::Create, _)) => (FrameKind::Create, (0, 0)),
+                _ => (FrameKind::Transaction, (0, 0)),
+            }
         } else {
             self.next_kind.take().unwrap_or((FrameKind::Call, (0, 0)))
         };
