@@ -59,5 +59,53 @@ fn snailtracer(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, snailtracer);
+/// Burntpix (call-heavy: CALL, STATICCALL, DELEGATECALL across four contracts) with
+/// `REFUTE_BURNTPIX_ITERATIONS` iterations (default 20,000, revm's setting). `witness(i)` is
+/// measured over in-frame steps (the trace does not prove frame boundaries yet: spec §6).
+fn burntpix(c: &mut Criterion) {
+    let root = workloads_root().expect("workloads folder (set REFUTE_WORKLOADS)");
+    let iterations = std::env::var("REFUTE_BURNTPIX_ITERATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let workload =
+        Workload::burntpix(&root, 0, iterations, u64::MAX / 2).expect("burntpix workload");
+    let mut group = c.benchmark_group("burntpix");
+    group.sample_size(10);
+    group.bench_function("plain revm", |b| {
+        b.iter(|| black_box(workload.run_plain().expect("runs")));
+    });
+    group.bench_function("noop inspector", |b| {
+        b.iter(|| black_box(workload.run_noop_inspector().expect("runs")));
+    });
+    group.bench_function("record", |b| {
+        b.iter_batched(|| (), |()| workload.record().expect("records"), BatchSize::PerIteration);
+    });
+    let (result, trace) = workload.record().expect("records");
+    let len = trace.len();
+    eprintln!(
+        "burntpix: {len} steps, {} gas, {} bytes recorded",
+        result.tx_gas_used(),
+        trace.recorded_bytes()
+    );
+    group.sample_size(50);
+    let mut next = indices(len + 1);
+    group.bench_function("commitment(random i)", |b| {
+        b.iter(|| black_box(trace.commitment(next()).expect("commitment")));
+    });
+    // In-frame steps: the first 64 random indices whose witness the trace proves.
+    let mut next = indices(len);
+    let provable: Vec<u64> =
+        std::iter::repeat_with(&mut next).filter(|&i| trace.witness(i).is_ok()).take(64).collect();
+    let mut k = 0;
+    group.bench_function("witness(random in-frame i)", |b| {
+        b.iter(|| {
+            k = (k + 1) % provable.len();
+            black_box(trace.witness(provable[k]).expect("witness"))
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, snailtracer, burntpix);
 criterion_main!(benches);

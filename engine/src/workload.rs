@@ -67,6 +67,45 @@ impl Workload {
         Ok(Self::new(code.into(), Bytes::from_static(&[0x30, 0x62, 0x7b, 0x7c]), gas_limit))
     }
 
+    /// Burntpix (a mainnet contract rendering an SVG fractal; call-heavy: CALL, STATICCALL
+    /// and DELEGATECALL across four contracts, large memory, KECCAK256, return data): its four
+    /// contracts at their mainnet addresses, the main one's storage pointing at the other
+    /// three, called with `run(uint32 seed, uint256 iterations)` and `gas_limit` gas.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when a `burntpix/bytecode_*.hex` cannot be read from `root`;
+    /// [`Error::InvalidCase`] when one is not hex.
+    pub fn burntpix(root: &Path, seed: u32, iterations: u64, gas_limit: u64) -> Result<Self> {
+        use alloy_primitives::{U256, keccak256};
+        let main = address!("0x49206861766520746f6f206d7563682074696d65");
+        let one = address!("0x0a743ba7304efcc9e384ece9be7631e2470e401e");
+        let three = address!("0xc917e98213a05d271adc5d93d2fee6c1f1006f75");
+        let four = address!("0xf529c70db0800449ebd81fbc6e4221523a989f05");
+        let mut calldata = keccak256("run(uint32,uint256)")[..4].to_vec();
+        calldata.extend_from_slice(&U256::from(seed).to_be_bytes::<32>());
+        calldata.extend_from_slice(&U256::from(iterations).to_be_bytes::<32>());
+        let mut workload = Self::new(Bytes::new(), calldata.into(), gas_limit);
+        workload.tx.kind = TxKind::Call(main);
+        for (file, address) in [("one", one), ("two", main), ("three", three), ("four", four)] {
+            let path = root.join(format!("burntpix/bytecode_{file}.hex"));
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            let text = text.trim().trim_start_matches("0x");
+            let code = hex::decode(text)
+                .map_err(|e| Error::invalid_case(path.display(), format!("not hex: {e}")))?;
+            let info = AccountInfo::default().with_code(Bytecode::new_raw(code.into()));
+            workload.db.insert_account_info(address, info);
+        }
+        for (slot, address) in [(0u64, four), (1, one), (2, three)] {
+            let value = U256::from_be_slice(address.as_slice());
+            workload
+                .db
+                .insert_account_storage(main, U256::from(slot), value)
+                .map_err(|e| Error::invalid_case("burntpix", e.to_string()))?;
+        }
+        Ok(workload)
+    }
+
     /// A workload calling `code` (placed as runtime code at [`Workload::CONTRACT`]) with
     /// `calldata` and `gas_limit` gas.
     pub fn new(code: Bytes, calldata: Bytes, gas_limit: u64) -> Self {
@@ -146,11 +185,12 @@ impl Workload {
         Ok((result, evm.inspector))
     }
 
-    /// The state before the transaction: the contract and the sender.
+    /// The state before the transaction: the contracts (with their storage) and the sender.
     pub fn pre_state(&self) -> CacheState {
         let mut state = CacheState::new();
         for (address, account) in &self.db.cache.accounts {
-            state.insert_account(*address, account.info.clone());
+            let storage = account.storage.iter().map(|(k, v)| (*k, *v)).collect();
+            state.insert_account_with_storage(*address, account.info.clone(), storage);
         }
         state
     }
@@ -172,5 +212,28 @@ impl Workload {
             .map(|r| r.result)
             .map_err(|e| Error::invalid_case("workload", e.to_string()))?;
         Ok((result, std::mem::take(&mut evm.inspector).finish()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Burntpix runs to completion in plain revm (an SVG comes back) and its recorded trace
+    /// ends in the same state as the plain run.
+    #[test]
+    fn burntpix_renders_and_records() {
+        let Ok(root) = workloads_root() else {
+            assert!(std::env::var_os("REFUTE_REQUIRE_CORPUS").is_none(), "no workloads folder");
+            return;
+        };
+        let workload = Workload::burntpix(&root, 0, 100, 1_000_000_000).expect("burntpix");
+        let result = workload.run_plain().expect("runs");
+        assert!(result.is_success(), "{result:?}");
+        let output = result.output().expect("output");
+        assert!(output.windows(4).any(|w| w == b"<svg"), "an SVG comes back");
+        let (recorded, trace) = workload.record().expect("records");
+        assert_eq!(recorded, result);
+        assert!(trace.len() > 100_000, "{} steps", trace.len());
     }
 }
