@@ -12,7 +12,7 @@ use super::{
     execute,
     frames::{
         CALL_DEPTH_LIMIT, CALL_STIPEND, CALL_VALUE_GAS, CODE_DEPOSIT_BYTE_GAS,
-        COLD_ACCOUNT_SURCHARGE, CREATE2_HASH_WORD_GAS, INIT_CODE_WORD_GAS, MAX_CODE_SIZE,
+        COLD_ACCOUNT_SURCHARGE, CREATE2_HASH_WORD_GAS, IDENTITY, INIT_CODE_WORD_GAS, MAX_CODE_SIZE,
         MAX_INIT_CODE_SIZE, NEW_ACCOUNT_GAS, SELFDESTRUCT_COLD_GAS, created_address, is_precompile,
         precompile,
     },
@@ -256,7 +256,7 @@ impl<'c> BoundaryRun<'c> {
                 if let Some(account) = self.world.account(call.code_address)? {
                     witness.account_code = self.codes.get(&account.code_hash).cloned();
                 }
-                if is_precompile(call.code_address) {
+                if is_precompile(call.code_address) && call.code_address != IDENTITY {
                     witness.data = Some(self.buffer_bytes(call.input.len).into());
                 }
                 self.cut_tries(&mut witness)?;

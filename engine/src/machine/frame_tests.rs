@@ -710,3 +710,21 @@ impl BoundaryRun<'_> {
         self.items.selfdestructs.push((below, address));
     }
 }
+
+#[test]
+fn the_identity_precompile_returns_its_input_buffer_without_carrying_it() {
+    let codes = codes();
+    // STATICCALL the identity (0x04) on memory bytes 4..44 into the window 70..102.
+    let frame = caller(0xfa, &[32, 70, 40, 4, 4, 1_000], 100_000);
+    let mut r = run(frame, world(), &codes);
+    let witnesses = steps(&mut r);
+    assert_eq!(witnesses.len(), 4); // opening, two input words, entry
+    assert!(witnesses[3].data.is_none(), "the entry carries no input");
+    let caller = finish_copy(&mut r);
+    let input: Vec<u8> = (5..45u8).collect();
+    assert_eq!(caller.stack.items().last(), Some(&U256::from(1)));
+    assert_eq!(caller.returndata.root(), WordTree::from_bytes(&input).expect("input").root());
+    assert_eq!(caller.memory.word(2)[6..32], input[..26]);
+    // Memory 6, static 100, and 15 + 3·2 = 21 for the identity.
+    assert_eq!(caller.gas, 100_000 - 106 - 21);
+}

@@ -541,6 +541,19 @@ impl Step<'_> {
     /// the output; a failure consumes all the gas, returns no output and restores the
     /// checkpoint (undoing the transfer). The caller then resumes as after an exit step.
     fn run_precompile(&mut self, call: &CallPending, checkpoint: &Checkpoint) -> StepResult<()> {
+        if call.code_address == IDENTITY {
+            // The output is the input buffer itself: no data needed (spec §7).
+            let cost = identity_cost(call.input.len);
+            let success = cost <= call.gas;
+            let (left, output) = if success {
+                (call.gas - cost, Bytes32Tree { len: call.input.len, root: call.input.root })
+            } else {
+                self.restore(checkpoint);
+                (0, Bytes32Tree { len: 0, root: WordTree::empty().root() })
+            };
+            let flag = U256::from(u8::from(success));
+            return self.resume_caller(call.return_window, flag, left, output);
+        }
         let input = self.witness.data.as_ref().ok_or(bad("the precompile input is missing"))?;
         let tree = WordTree::from_bytes(input).map_err(Stop::Fail)?;
         if input.len() != call.input.len as usize || tree.root() != call.input.root {
@@ -697,6 +710,15 @@ impl Step<'_> {
         )?;
         Ok(Some(cost))
     }
+}
+
+/// The identity precompile (`0x04`), whose output is its input.
+pub(crate) const IDENTITY: Address = Address::with_last_byte(4);
+
+/// The identity precompile's gas for `len` input bytes: `15 + 3·⌈len/32⌉` (the Yellow
+/// Paper's `G_identity`).
+pub(crate) fn identity_cost(len: u32) -> u64 {
+    15 + 3 * u64::from(len).div_ceil(32)
 }
 
 /// Whether `address` is a Cancun precompile (`0x01…0x0a`).
