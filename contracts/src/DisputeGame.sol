@@ -1,0 +1,580 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {LibPosition, Position} from "./lib/LibPosition.sol";
+import {Claim, Clock, Duration, GameParams, GameStatus, LibClock, Timestamp} from "./lib/Types.sol";
+import {LibGameParams} from "./lib/LibGameParams.sol";
+import {IStepVerifier} from "./interfaces/IStepVerifier.sol";
+import "./lib/Errors.sol";
+
+/// @title  DisputeGame
+/// @notice One bisection dispute game over a proposal's claimed state (docs/spec/game.md): a
+///         tree of claims at generalized-index positions, attacks and defences bonded by depth,
+///         a transaction level down to the split depth and a step level below it, chess clocks
+///         with extensions, one-step counters through an `IStepVerifier`, bottom-up subgame
+///         resolution and credits. Rule for rule `refute_engine::game::Game`; every function
+///         names the section it implements and reverts with the model's error of the same name.
+/// @dev    Deployed by `DisputeGameFactory`. The root claim (index 0, position 1) belongs to the
+///         proposer and is bonded at creation with exactly `bond(0)` wei. Claim storage is
+///         three slots per claim written by the move (claimant/parent/children counters,
+///         position/clock, value) plus one lazily written slot (countered-by, left-most
+///         uncountered child, resolved flag) and one duplicate-check slot.
+contract DisputeGame {
+    using LibPosition for Position;
+    using LibClock for Clock;
+
+    /// @notice A claim's stored fields.
+    struct ClaimData {
+        // slot 0: written by the move; `children`/`unresolved` updated by children.
+        address claimant;
+        uint32 parentIndex;
+        uint32 children;
+        uint32 unresolved;
+        // slot 1
+        Position position;
+        Clock clock;
+        // slot 2
+        Claim value;
+        // slot 3: written by a step or at resolution only.
+        address counteredBy;
+        uint32 counterChild; // 1 + index of the left-most uncountered resolved child, 0 if none
+        bool resolved;
+    }
+
+    /// @notice The parent index stored for the root claim.
+    uint32 internal constant NO_PARENT = type(uint32).max;
+
+    /// @notice Deepest claim depth.
+    uint8 public immutable MAX_DEPTH;
+    /// @notice Deepest depth of the transaction level.
+    uint8 public immutable SPLIT_DEPTH;
+    /// @notice Most time, in seconds, one side's chess clock may accumulate.
+    uint64 public immutable MAX_CLOCK_DURATION;
+    /// @notice Time, in seconds, a side keeps for its next move after any move.
+    uint64 public immutable CLOCK_EXTENSION;
+    /// @notice The same after a move at depth `SPLIT_DEPTH - 1`, in seconds.
+    uint64 public immutable SPLIT_CLOCK_EXTENSION;
+    /// @notice The same after a move at depth `MAX_DEPTH - 1`, in seconds.
+    uint64 public immutable STEP_CLOCK_EXTENSION;
+    /// @notice Bond of the root claim, in wei.
+    uint128 public immutable BASE_BOND;
+    /// @notice Bond growth per depth, in basis points.
+    uint32 public immutable BOND_GROWTH_BPS;
+    /// @notice The step verifier of the lower level.
+    IStepVerifier public immutable VERIFIER;
+    /// @notice The agreed transaction-level state before the proposal (§3.1).
+    bytes32 public immutable ANCHOR;
+    /// @notice keccak256 of the proposal's batch, passed to the verifier.
+    bytes32 public immutable BATCH_HASH;
+    /// @notice When the game was created, in seconds.
+    uint64 public immutable CREATED_AT;
+
+    /// @notice The game's status (§6.3).
+    GameStatus public status;
+    /// @notice The number of claims.
+    uint32 public claimCount;
+    /// @notice When the game was resolved, in seconds (0 while in progress).
+    uint64 public resolvedAt;
+
+    mapping(uint256 index => ClaimData) internal _claims;
+    mapping(bytes32 key => bool) internal _seen;
+    /// @notice Unclaimed credit per recipient, in wei (§7).
+    mapping(address recipient => uint256 amount) public credit;
+
+    /// @notice A claim was made: the root at creation (`parentIndex = type(uint256).max`) or a
+    ///         move. Everything else about it is readable with `claimData(index)`.
+    event Move(
+        uint256 indexed index, uint256 indexed parentIndex, address indexed claimant, Claim value
+    );
+    /// @notice A step countered max-depth claim `index` (§5).
+    event Step(uint256 indexed index, bool isAttack, address indexed stepper, bytes32 post);
+    /// @notice Subgame `index` was resolved: `amount` wei credited to `recipient` (§6.1).
+    event ClaimResolved(uint256 indexed index, address indexed recipient, uint256 amount);
+    /// @notice The game was resolved (§6.3).
+    event Resolved(GameStatus indexed status);
+    /// @notice `amount` wei of credit paid to `recipient` (§7).
+    event CreditClaimed(address indexed recipient, uint256 amount);
+
+    /// @notice Creates a game whose root claim `rootClaim` is `proposer`'s, bonded with the value
+    ///         sent, which must be exactly `bond(0)` wei (§2.1).
+    /// @param  params    The game's parameters (§1); reverts `InvalidParams` when they break §1.1.
+    /// @param  verifier  The lower level's step verifier.
+    /// @param  anchor    The agreed state before the proposal.
+    /// @param  batchHash keccak256 of the proposal's batch.
+    /// @param  rootClaim The proposal's claimed state (an output root).
+    /// @param  proposer  The root claim's claimant (credited if the root stands).
+    constructor(
+        GameParams memory params,
+        IStepVerifier verifier,
+        bytes32 anchor,
+        bytes32 batchHash,
+        Claim rootClaim,
+        address proposer
+    ) payable {
+        LibGameParams.validate(params);
+        uint256 expected = LibGameParams.bond(params, 0);
+        if (msg.value != expected) revert WrongBond(0, expected, msg.value);
+        MAX_DEPTH = params.maxDepth;
+        SPLIT_DEPTH = params.splitDepth;
+        MAX_CLOCK_DURATION = params.maxClockDuration;
+        CLOCK_EXTENSION = params.clockExtension;
+        SPLIT_CLOCK_EXTENSION = params.splitClockExtension;
+        STEP_CLOCK_EXTENSION = params.stepClockExtension;
+        BASE_BOND = params.baseBond;
+        BOND_GROWTH_BPS = params.bondGrowthBps;
+        VERIFIER = verifier;
+        ANCHOR = anchor;
+        BATCH_HASH = batchHash;
+        CREATED_AT = uint64(block.timestamp);
+
+        ClaimData storage root = _claims[0];
+        root.claimant = proposer;
+        root.parentIndex = NO_PARENT;
+        root.position = Position.wrap(1);
+        root.clock = LibClock.wrap(Duration.wrap(0), Timestamp.wrap(uint64(block.timestamp)));
+        root.value = rootClaim;
+        claimCount = 1;
+        emit Move(0, type(uint256).max, proposer, rootClaim);
+    }
+
+    // ---- views ---------------------------------------------------------------------------
+
+    /// @notice The game's parameters (§1).
+    function params() public view returns (GameParams memory) {
+        return GameParams({
+            maxDepth: MAX_DEPTH,
+            splitDepth: SPLIT_DEPTH,
+            maxClockDuration: MAX_CLOCK_DURATION,
+            clockExtension: CLOCK_EXTENSION,
+            splitClockExtension: SPLIT_CLOCK_EXTENSION,
+            stepClockExtension: STEP_CLOCK_EXTENSION,
+            baseBond: BASE_BOND,
+            bondGrowthBps: BOND_GROWTH_BPS
+        });
+    }
+
+    /// @notice The bond of a claim at `depth`, in wei (§4.4). Reverts `InvalidParams` past
+    ///         `MAX_DEPTH`.
+    function bond(uint8 depth) public view returns (uint256) {
+        if (depth > MAX_DEPTH) revert InvalidParams("no bond past max_depth");
+        return LibGameParams.bondAt(BASE_BOND, BOND_GROWTH_BPS, depth);
+    }
+
+    /// @notice Claim `index`: its parent (`type(uint256).max` for the root), who countered it
+    ///         (zero if none), claimant, bond (wei), value, position (generalized index), clock
+    ///         (`duration << 64 | timestamp`, seconds) and whether its subgame is resolved.
+    ///         Reverts `UnknownClaim` past the end.
+    function claimData(uint256 index)
+        external
+        view
+        returns (
+            uint256 parentIndex,
+            address counteredBy,
+            address claimant,
+            uint256 bondAmount,
+            Claim value,
+            Position position,
+            Clock clock,
+            bool resolved
+        )
+    {
+        ClaimData storage c = _claim(index);
+        parentIndex = c.parentIndex == NO_PARENT ? type(uint256).max : c.parentIndex;
+        return (
+            parentIndex,
+            c.counteredBy,
+            c.claimant,
+            bond(c.position.depth()),
+            c.value,
+            c.position,
+            c.clock,
+            c.resolved
+        );
+    }
+
+    /// @notice The number of claims countering claim `index`, and how many of them are not
+    ///         resolved yet.
+    function childCounts(uint256 index) external view returns (uint256 children, uint256 unresolved) {
+        ClaimData storage c = _claim(index);
+        return (c.children, c.unresolved);
+    }
+
+    /// @notice The time, in seconds, the side countering claim `index` has used at the current
+    ///         block (§4.3), capped at `MAX_CLOCK_DURATION`. Reverts `UnknownClaim`.
+    function challengerDuration(uint256 index) external view returns (uint64) {
+        return _elapsed(index, _claim(index));
+    }
+
+    /// @notice The time, in seconds, at which claim `index`'s countering clock runs out: it can
+    ///         be countered before it and resolved from it (§4.3, §6.1). Reverts `UnknownClaim`.
+    function expiresAt(uint256 index) external view returns (uint64) {
+        ClaimData storage c = _claim(index);
+        uint64 used = _parentDuration(c);
+        return Timestamp.unwrap(c.clock.timestamp()) + MAX_CLOCK_DURATION - used;
+    }
+
+    // ---- moves (§4) ----------------------------------------------------------------------
+
+    /// @notice Counters claim `parentIndex` at its attack position `2p` with `value` (§4.1),
+    ///         paying exactly `bond(depth + 1)` wei. Reverts with the first rule broken, in
+    ///         the order of §4.1.
+    /// @return index The new claim's index.
+    function attack(uint256 parentIndex, Claim value) external payable returns (uint256 index) {
+        return _move(parentIndex, value, true);
+    }
+
+    /// @notice Counters claim `parentIndex` at its defence position `2(p + 1)` with `value`
+    ///         (§4.1), paying exactly `bond(depth + 1)` wei. Reverts `CannotDefendRoot` for the
+    ///         root and the lower roots (§4.2); otherwise as `attack`.
+    /// @return index The new claim's index.
+    function defend(uint256 parentIndex, Claim value) external payable returns (uint256 index) {
+        return _move(parentIndex, value, false);
+    }
+
+    /// @notice `attack` when `isAttack`, else `defend`.
+    /// @return index The new claim's index.
+    function move(uint256 parentIndex, Claim value, bool isAttack)
+        external
+        payable
+        returns (uint256 index)
+    {
+        return _move(parentIndex, value, isAttack);
+    }
+
+    function _move(uint256 parentIndex, Claim value, bool isAttack) internal returns (uint256) {
+        (Position position, Clock clock) = _checkMove(parentIndex, value, isAttack);
+        // 8. §4.5: no duplicate (parent, position, value).
+        bytes32 key = keccak256(abi.encode(parentIndex, position, value));
+        if (_seen[key]) revert DuplicateClaim(parentIndex, position, value);
+        _seen[key] = true;
+
+        uint32 index = claimCount;
+        claimCount = index + 1;
+        ClaimData storage c = _claims[index];
+        c.claimant = msg.sender;
+        c.parentIndex = uint32(parentIndex);
+        c.position = position;
+        c.clock = clock;
+        c.value = value;
+        ClaimData storage parent = _claims[parentIndex];
+        parent.children += 1;
+        parent.unresolved += 1;
+        emit Move(index, parentIndex, msg.sender, value);
+        return index;
+    }
+
+    /// §4.1 rules 1-7: the new claim's position and clock.
+    function _checkMove(uint256 parentIndex, Claim value, bool isAttack)
+        internal
+        view
+        returns (Position position, Clock clock)
+    {
+        // 1. in progress; the parent exists.
+        _requireInProgress();
+        ClaimData storage parent = _claim(parentIndex);
+        Position parentPos = parent.position;
+        uint8 depth = parentPos.depth();
+        // 2. above the maximum depth.
+        if (depth >= MAX_DEPTH) revert MaxDepthReached(parentIndex, MAX_DEPTH);
+        // 3. §4.2: the root and each lower root commit to their level's last state.
+        if (!isAttack) {
+            uint128 raw = Position.unwrap(parentPos);
+            if (parentIndex == 0 || depth == SPLIT_DEPTH + 1 || raw & (raw + 1) == 0) {
+                revert CannotDefendRoot(parentIndex);
+            }
+        }
+        // 4. the new position.
+        position = isAttack ? parentPos.attack() : parentPos.defend();
+        uint8 newDepth = depth + 1;
+        // 5. §3.3 at the first depth below the split.
+        if (newDepth == SPLIT_DEPTH + 1) _checkSplitRoot(parentIndex, parent, value, isAttack);
+        // 6. §4.4: the exact bond.
+        uint256 expected = bond(newDepth);
+        if (msg.value != expected) revert WrongBond(newDepth, expected, msg.value);
+        // 7. §4.3: the countering side's clock; the mover keeps the extension for its next move.
+        uint64 elapsed = _requireClock(parentIndex, parent);
+        uint64 cap = MAX_CLOCK_DURATION - _extension(newDepth);
+        clock = LibClock.wrap(
+            Duration.wrap(elapsed < cap ? elapsed : cap), Timestamp.wrap(uint64(block.timestamp))
+        );
+    }
+
+    /// §3.3: the value rule of the first claim below the split.
+    function _checkSplitRoot(
+        uint256 parentIndex,
+        ClaimData storage split,
+        Claim value,
+        bool isAttack
+    ) internal view {
+        if (isAttack) {
+            // Attacking a split claim: the transaction it commits to ends elsewhere.
+            if (Claim.unwrap(value) == Claim.unwrap(split.value)) {
+                revert SplitRootMismatch(parentIndex, split.value, false);
+            }
+            return;
+        }
+        // Defending a split claim at k: the dispute is transaction k + 1, whose claimed result
+        // is the trace ancestor committing to k + 1.
+        Position next = Position.wrap(Position.unwrap(split.position) + 1);
+        uint256 disputed = _findTraceAncestor(parentIndex, next, 0);
+        ClaimData storage d = _claims[disputed];
+        bool sameSide = (split.position.depth() - d.position.depth()) % 2 == 0;
+        bool mustEqual = !sameSide;
+        if ((Claim.unwrap(value) == Claim.unwrap(d.value)) != mustEqual) {
+            revert SplitRootMismatch(disputed, d.value, mustEqual);
+        }
+    }
+
+    // ---- steps (§5) ----------------------------------------------------------------------
+
+    /// @notice Counters the max-depth claim `index` by one step (§5): an attack steps into the
+    ///         claim (from the state before it), a defence out of it (from its value). The
+    ///         verifier computes the post-state from the pre-state and `witness`; the step
+    ///         counters the claim per §5.3 and records the caller as its counter. Posts no bond.
+    ///         Reverts, in order: `GameNotInProgress`, `UnknownClaim`, `NotAtMaxDepth`,
+    ///         `ClockExpired`, `DuplicateStep`, `DefendLastLeaf`, `Prestate`, `InvalidStep`,
+    ///         `ValidStep`.
+    function step(uint256 index, bool isAttack, bytes calldata witness) external {
+        _requireInProgress();
+        ClaimData storage c = _claim(index);
+        uint8 depth = c.position.depth();
+        if (depth != MAX_DEPTH) revert NotAtMaxDepth(index, depth, MAX_DEPTH);
+        _requireClock(index, c);
+        if (c.counteredBy != address(0)) revert DuplicateStep(index, c.counteredBy);
+        (bytes32 pre, uint256 postIndex) = _stepInputs(index, c, isAttack);
+        bytes32 post;
+        try VERIFIER.step(pre, witness) returns (bytes32 result) {
+            post = result;
+        } catch (bytes memory reason) {
+            revert InvalidStep(index, reason);
+        }
+        // §5.3 (as Optimism): the post claim on the stepped claim's side must equal the step's
+        // result, on the other side must differ; the step counters when it does not.
+        ClaimData storage postClaim = _claims[postIndex];
+        bool sameSide = (depth - postClaim.position.depth()) % 2 == 0;
+        bool consistent = post == Claim.unwrap(postClaim.value);
+        if (sameSide == consistent) revert ValidStep(index, pre, post);
+        c.counteredBy = msg.sender;
+        emit Step(index, isAttack, msg.sender, post);
+    }
+
+    /// §5.2: the step's pre-state and the index of the claim its post-state is checked against.
+    function _stepInputs(uint256 index, ClaimData storage c, bool isAttack)
+        internal
+        view
+        returns (bytes32 pre, uint256 postIndex)
+    {
+        (uint64 txIndex, bytes32 agreed) = _lowerContext(index);
+        uint256 lowerWidth = uint256(1) << (MAX_DEPTH - SPLIT_DEPTH - 1);
+        uint256 t = uint256(c.position.traceIndex(MAX_DEPTH)) & (lowerWidth - 1);
+        if (isAttack) {
+            // The step into the claim: from S_t (the claim at t - 1, or S_0) to the claim.
+            if (t == 0) return (_prestate(txIndex, agreed), index);
+            Position previous = Position.wrap(Position.unwrap(c.position) - 1);
+            uint256 before = _findTraceAncestor(index, previous, SPLIT_DEPTH + 1);
+            return (Claim.unwrap(_claims[before].value), index);
+        }
+        // The step out of the claim: from the claim to the claim at t + 1.
+        if (t + 1 >= lowerWidth) revert DefendLastLeaf(index);
+        Position next = Position.wrap(Position.unwrap(c.position) + 1);
+        return (Claim.unwrap(c.value), _findTraceAncestor(index, next, SPLIT_DEPTH + 1));
+    }
+
+    /// @notice The disputed transaction of claim `index`'s lower subgame and the agreed state
+    ///         before it (§3.3). Reverts `NotAtMaxDepth`-free: callers check the depth first;
+    ///         for a claim at or above the split depth it reverts `UnknownClaim`.
+    function lowerContext(uint256 index) external view returns (uint64 txIndex, bytes32 agreed) {
+        _claim(index);
+        return _lowerContext(index);
+    }
+
+    function _lowerContext(uint256 index) internal view returns (uint64 txIndex, bytes32 agreed) {
+        uint256 root = index;
+        while (true) {
+            uint8 depth = _claims[root].position.depth();
+            if (depth <= SPLIT_DEPTH) revert UnknownClaim(index, claimCount);
+            if (depth == SPLIT_DEPTH + 1) break;
+            root = _claims[root].parentIndex;
+        }
+        uint256 splitIndex = _claims[root].parentIndex;
+        ClaimData storage split = _claims[splitIndex];
+        uint128 k = split.position.indexAtDepth();
+        if (Position.unwrap(_claims[root].position) == Position.unwrap(split.position.attack())) {
+            // Attack on the split claim at k: transaction k, after C_{k-1} (or the anchor).
+            if (k == 0) return (0, ANCHOR);
+            Position previous = Position.wrap(Position.unwrap(split.position) - 1);
+            return (uint64(k), Claim.unwrap(_claims[_findTraceAncestor(splitIndex, previous, 0)].value));
+        }
+        // Defence of the split claim at k: transaction k + 1, after the split claim.
+        return (uint64(k) + 1, Claim.unwrap(split.value));
+    }
+
+    function _prestate(uint64 txIndex, bytes32 agreed) internal view returns (bytes32) {
+        try VERIFIER.lowerPrestate(BATCH_HASH, agreed, txIndex) returns (bytes32 prestate) {
+            return prestate;
+        } catch (bytes memory reason) {
+            revert Prestate(txIndex, reason);
+        }
+    }
+
+    /// @notice The claim at or above `start` whose position is `position`'s trace ancestor
+    ///         (§2.3), searching no higher than `minDepth`. Reverts `MissingTraceAncestor`.
+    function findTraceAncestor(uint256 start, Position position, uint8 minDepth)
+        external
+        view
+        returns (uint256)
+    {
+        _claim(start);
+        return _findTraceAncestor(start, position, minDepth);
+    }
+
+    function _findTraceAncestor(uint256 start, Position position, uint8 minDepth)
+        internal
+        view
+        returns (uint256 index)
+    {
+        Position target = _traceAncestor(position);
+        uint8 targetDepth = target.depth();
+        if (targetDepth < minDepth) revert MissingTraceAncestor(start, position);
+        index = start;
+        while (true) {
+            ClaimData storage c = _claims[index];
+            if (Position.unwrap(c.position) == Position.unwrap(target)) return index;
+            if (c.position.depth() <= targetDepth || c.parentIndex == NO_PARENT) {
+                revert MissingTraceAncestor(start, position);
+            }
+            index = c.parentIndex;
+        }
+    }
+
+    /// `position` with its trailing one bits shifted out, stopping at the root (§2.3).
+    function _traceAncestor(Position position) internal pure returns (Position) {
+        uint128 p = Position.unwrap(position);
+        // The lowest zero bit of p is the lowest set bit of ~p & (p + 1); its index is the
+        // number of trailing ones (p < 2^127, so p + 1 does not overflow).
+        uint128 lowestZero = ~p & (p + 1);
+        uint8 ones = Position.wrap(lowestZero).depth();
+        uint8 depth = position.depth();
+        uint8 shift = ones < depth ? ones : depth;
+        return Position.wrap(p >> shift);
+    }
+
+    // ---- resolution (§6) and credits (§7) ------------------------------------------------
+
+    /// @notice Resolves the subgame rooted at claim `index` (§6.1) once its countering clock
+    ///         has run out and all its children are resolved: a leaf goes to the stepper that
+    ///         countered it, else its claimant; any other claim's bond goes to the claimant of
+    ///         its left-most uncountered child (the first made among equals), else its own
+    ///         claimant. Permissionless and paginated: one claim per call, children first.
+    ///         Reverts `GameNotInProgress`, `UnknownClaim`, `ClockNotExpired`, `AlreadyResolved`,
+    ///         `OutOfOrderResolution`.
+    function resolveClaim(uint256 index) external {
+        _requireInProgress();
+        ClaimData storage c = _claim(index);
+        uint64 elapsed = _elapsed(index, c);
+        if (elapsed < MAX_CLOCK_DURATION) {
+            revert ClockNotExpired(index, MAX_CLOCK_DURATION - elapsed);
+        }
+        if (c.resolved) revert AlreadyResolved(index);
+        if (c.unresolved != 0) revert OutOfOrderResolution(index, c.unresolved);
+        address counteredBy = c.counteredBy;
+        if (c.children != 0) {
+            uint32 best = c.counterChild;
+            counteredBy = best == 0 ? address(0) : _claims[best - 1].claimant;
+            c.counteredBy = counteredBy;
+        }
+        address recipient = counteredBy == address(0) ? c.claimant : counteredBy;
+        uint256 amount = bond(c.position.depth());
+        credit[recipient] += amount;
+        c.resolved = true;
+        if (index != 0) {
+            ClaimData storage parent = _claims[c.parentIndex];
+            parent.unresolved -= 1;
+            if (counteredBy == address(0)) {
+                // A candidate counter of the parent: keep the left-most, the first made among
+                // equal positions.
+                uint32 best = parent.counterChild;
+                if (best == 0 || _leftOf(index, c.position, best - 1)) {
+                    parent.counterChild = uint32(index) + 1;
+                }
+            }
+        }
+        emit ClaimResolved(index, recipient, amount);
+    }
+
+    function _leftOf(uint256 index, Position position, uint256 other) internal view returns (bool) {
+        uint128 a = Position.unwrap(position);
+        uint128 b = Position.unwrap(_claims[other].position);
+        return a < b || (a == b && index < other);
+    }
+
+    /// @notice Resolves the game once the root's subgame is resolved (§6.3): `DEFENDER_WINS` if
+    ///         the root claim stands, else `CHALLENGER_WINS`. Reverts `GameNotInProgress`,
+    ///         `RootNotResolved`.
+    /// @return The final status.
+    function resolve() external returns (GameStatus) {
+        _requireInProgress();
+        ClaimData storage root = _claims[0];
+        if (!root.resolved) revert RootNotResolved();
+        GameStatus result =
+            root.counteredBy == address(0) ? GameStatus.DEFENDER_WINS : GameStatus.CHALLENGER_WINS;
+        status = result;
+        resolvedAt = uint64(block.timestamp);
+        emit Resolved(result);
+        return result;
+    }
+
+    /// @notice Pays `recipient`'s whole credit, in wei (§7). Anyone may call it for anyone.
+    ///         Reverts `GameNotResolved` before `resolve`, `NoCredit` when there is nothing to
+    ///         pay, `TransferFailed` when the recipient rejects the payment.
+    /// @return amount The wei paid.
+    function claimCredit(address recipient) external returns (uint256 amount) {
+        if (status == GameStatus.IN_PROGRESS) revert GameNotResolved();
+        amount = credit[recipient];
+        if (amount == 0) revert NoCredit(recipient);
+        credit[recipient] = 0;
+        (bool ok,) = recipient.call{value: amount}("");
+        if (!ok) revert TransferFailed(recipient, amount);
+        emit CreditClaimed(recipient, amount);
+    }
+
+    // ---- internals -----------------------------------------------------------------------
+
+    function _requireInProgress() internal view {
+        if (status != GameStatus.IN_PROGRESS) revert GameNotInProgress();
+    }
+
+    function _claim(uint256 index) internal view returns (ClaimData storage) {
+        uint256 len = claimCount;
+        if (index >= len) revert UnknownClaim(index, len);
+        return _claims[index];
+    }
+
+    function _parentDuration(ClaimData storage c) internal view returns (uint64) {
+        if (c.parentIndex == NO_PARENT) return 0;
+        uint64 used = Duration.unwrap(_claims[c.parentIndex].clock.duration());
+        return used < MAX_CLOCK_DURATION ? used : MAX_CLOCK_DURATION;
+    }
+
+    /// §4.3: the countering side's elapsed time at this block, capped.
+    function _elapsed(uint256 index, ClaimData storage c) internal view returns (uint64) {
+        uint64 made = Timestamp.unwrap(c.clock.timestamp());
+        if (block.timestamp < made) revert TimeBeforeClaim(index, uint64(block.timestamp), made);
+        uint256 elapsed = uint256(_parentDuration(c)) + (block.timestamp - made);
+        return elapsed < MAX_CLOCK_DURATION ? uint64(elapsed) : MAX_CLOCK_DURATION;
+    }
+
+    /// §4.3: the elapsed time, which must be below the maximum.
+    function _requireClock(uint256 index, ClaimData storage c) internal view returns (uint64) {
+        uint64 elapsed = _elapsed(index, c);
+        if (elapsed >= MAX_CLOCK_DURATION) revert ClockExpired(index, elapsed, MAX_CLOCK_DURATION);
+        return elapsed;
+    }
+
+    /// §4.3: the time guaranteed to the side making a claim at `depth`.
+    function _extension(uint8 depth) internal view returns (uint64) {
+        if (uint16(depth) + 1 == MAX_DEPTH) return STEP_CLOCK_EXTENSION;
+        if (uint16(depth) + 1 == SPLIT_DEPTH) return SPLIT_CLOCK_EXTENSION;
+        return CLOCK_EXTENSION;
+    }
+}
