@@ -6,7 +6,7 @@ use eyre::WrapErr;
 use rayon::prelude::*;
 use refute_engine::{
     game::{
-        GameParams, RecordedProposal, StepTrace, StepVerifier, SyntheticProposal, TopTrace,
+        GameParams, RecordedProposal, StepTrace, StepVerifier, TopTrace,
         adversary::Strategy,
         simulate::{self, SimConfig, Summary},
     },
@@ -49,43 +49,6 @@ pub(crate) struct SimulateArgs {
     /// The workloads folder holding snailtracer.hex (default: ../shared/workloads).
     #[arg(long, env = "REFUTE_WORKLOADS")]
     workloads: Option<PathBuf>,
-}
-
-/// The split depth of simulated games: 16 transaction-level leaves for 4 (or 5) transactions.
-const SPLIT_DEPTH: u8 = 4;
-
-/// Runs `refute simulate`.
-pub(crate) fn run_simulate(args: &SimulateArgs) -> eyre::Result<ExitCode> {
-    let strategies =
-        if args.adversaries.is_empty() { Strategy::ALL.to_vec() } else { args.adversaries.clone() };
-    if args.synthetic {
-        let proposal = SyntheticProposal::new(args.seed, &[200, 37, 0, 511, 90]);
-        let params = params_for(511)?;
-        return play_all(args, strategies, params, &proposal, &proposal.verifier());
-    }
-    let root = match &args.workloads {
-        Some(path) => path.clone(),
-        None => workload::workloads_root().wrap_err("the workloads folder (--workloads)")?,
-    };
-    let started = Instant::now();
-    let proposal = RecordedProposal::demo(&root).wrap_err("recording the demo proposal")?;
-    let params = params_for(proposal.max_len())?;
-    tracing::info!(
-        target: "refute::simulate",
-        transactions = proposal.len(),
-        max_steps = proposal.max_len(),
-        max_depth = params.max_depth,
-        split_depth = params.split_depth,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "recorded the proposal"
-    );
-    play_all(args, strategies, params, &proposal, &proposal.verifier())
-}
-
-/// Mainnet-scale clocks and bonds with a lower level just wide enough for `max_len` steps.
-fn params_for(max_len: u64) -> eyre::Result<GameParams> {
-    let lower_depth = (64 - max_len.leading_zeros()) as u8;
-    Ok(GameParams::new(SPLIT_DEPTH + 1 + lower_depth, SPLIT_DEPTH)?)
 }
 
 #[allow(clippy::print_stdout)]
