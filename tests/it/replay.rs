@@ -336,6 +336,7 @@ impl L1 {
         let count = self.view(game, &DisputeGame::claimCountCall {}, time);
         if count as usize != claims.len() {
             diffs.push(format!("{count} claims, the model has {}", claims.len()));
+            return;
         }
         for (i, c) in claims.iter().enumerate() {
             let d = self.view(game, &DisputeGame::claimDataCall { index: U256::from(i) }, time);
