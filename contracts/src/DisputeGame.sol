@@ -97,31 +97,31 @@ contract DisputeGame {
 
     /// @notice Creates a game whose root claim `rootClaim` is `proposer`'s, bonded with the value
     ///         sent, which must be exactly `bond(0)` wei (§2.1).
-    /// @param  params    The game's parameters (§1); reverts `InvalidParams` when they break §1.1.
+    /// @param  params_   The game's parameters (§1); reverts `InvalidParams` when they break §1.1.
     /// @param  verifier  The lower level's step verifier.
     /// @param  anchor    The agreed state before the proposal.
     /// @param  batchHash keccak256 of the proposal's batch.
     /// @param  rootClaim The proposal's claimed state (an output root).
     /// @param  proposer  The root claim's claimant (credited if the root stands).
     constructor(
-        GameParams memory params,
+        GameParams memory params_,
         IStepVerifier verifier,
         bytes32 anchor,
         bytes32 batchHash,
         Claim rootClaim,
         address proposer
     ) payable {
-        LibGameParams.validate(params);
-        uint256 expected = LibGameParams.bond(params, 0);
+        LibGameParams.validate(params_);
+        uint256 expected = LibGameParams.bond(params_, 0);
         if (msg.value != expected) revert WrongBond(0, expected, msg.value);
-        MAX_DEPTH = params.maxDepth;
-        SPLIT_DEPTH = params.splitDepth;
-        MAX_CLOCK_DURATION = params.maxClockDuration;
-        CLOCK_EXTENSION = params.clockExtension;
-        SPLIT_CLOCK_EXTENSION = params.splitClockExtension;
-        STEP_CLOCK_EXTENSION = params.stepClockExtension;
-        BASE_BOND = params.baseBond;
-        BOND_GROWTH_BPS = params.bondGrowthBps;
+        MAX_DEPTH = params_.maxDepth;
+        SPLIT_DEPTH = params_.splitDepth;
+        MAX_CLOCK_DURATION = params_.maxClockDuration;
+        CLOCK_EXTENSION = params_.clockExtension;
+        SPLIT_CLOCK_EXTENSION = params_.splitClockExtension;
+        STEP_CLOCK_EXTENSION = params_.stepClockExtension;
+        BASE_BOND = params_.baseBond;
+        BOND_GROWTH_BPS = params_.bondGrowthBps;
         VERIFIER = verifier;
         ANCHOR = anchor;
         BATCH_HASH = batchHash;
@@ -194,7 +194,11 @@ contract DisputeGame {
 
     /// @notice The number of claims countering claim `index`, and how many of them are not
     ///         resolved yet.
-    function childCounts(uint256 index) external view returns (uint256 children, uint256 unresolved) {
+    function childCounts(uint256 index)
+        external
+        view
+        returns (uint256 children, uint256 unresolved)
+    {
         ClaimData storage c = _claim(index);
         return (c.children, c.unresolved);
     }
@@ -403,7 +407,11 @@ contract DisputeGame {
             // Attack on the split claim at k: transaction k, after C_{k-1} (or the anchor).
             if (k == 0) return (0, ANCHOR);
             Position previous = Position.wrap(Position.unwrap(split.position) - 1);
-            return (uint64(k), Claim.unwrap(_claims[_findTraceAncestor(splitIndex, previous, 0)].value));
+            return
+                (
+                    uint64(k),
+                    Claim.unwrap(_claims[_findTraceAncestor(splitIndex, previous, 0)].value)
+                );
         }
         // Defence of the split claim at k: transaction k + 1, after the split claim.
         return (uint64(k) + 1, Claim.unwrap(split.value));

@@ -202,7 +202,9 @@ contract Proposals {
     ///         `ParentNotFinalized`, `ChallengeWindowOpen`, `GameUndecided`.
     function finalize(uint256 id) external {
         Proposal storage p = _get(id);
-        if (p.state != State.PENDING && p.state != State.CHALLENGED) revert WrongState(id, p.state);
+        if (p.state != State.PENDING && p.state != State.CHALLENGED) {
+            revert WrongState(id, p.state);
+        }
         if (_proposals[p.parent].state != State.FINALIZED) revert ParentNotFinalized(id, p.parent);
         if (p.state == State.PENDING) {
             uint64 closes = p.postedAt + CHALLENGE_WINDOW;
@@ -223,9 +225,10 @@ contract Proposals {
     ///         `UnknownProposal`, `WrongState`, `NotInvalid`.
     function invalidate(uint256 id) external {
         Proposal storage p = _get(id);
-        if (p.state != State.PENDING && p.state != State.CHALLENGED) revert WrongState(id, p.state);
-        bool byGame =
-            p.state == State.CHALLENGED && p.game.status() == GameStatus.CHALLENGER_WINS;
+        if (p.state != State.PENDING && p.state != State.CHALLENGED) {
+            revert WrongState(id, p.state);
+        }
+        bool byGame = p.state == State.CHALLENGED && p.game.status() == GameStatus.CHALLENGER_WINS;
         if (!byGame) {
             if (_proposals[p.parent].state != State.INVALIDATED) revert NotInvalid(id);
             if (p.state == State.PENDING) balanceOf[p.proposer] += p.bond;

@@ -20,10 +20,8 @@ library LibGameParams {
         }
         if (p.maxDepth >= LibPosition.MAX_DEPTH) revert InvalidParams("need max_depth < 126");
         uint64 max = p.maxClockDuration;
-        if (
-            p.clockExtension >= max || p.splitClockExtension >= max
-                || p.stepClockExtension >= max
-        ) {
+        if (p.clockExtension >= max || p.splitClockExtension >= max || p.stepClockExtension >= max)
+        {
             revert InvalidParams("every clock extension must be below the maximum clock duration");
         }
         if (p.bondGrowthBps < 10_000 || p.bondGrowthBps > 100_000) {
@@ -57,7 +55,11 @@ library LibGameParams {
         }
     }
 
-    function _fits(uint256 baseBond, uint256 growthBps, uint8 maxDepth) private pure returns (bool) {
+    function _fits(uint256 baseBond, uint256 growthBps, uint8 maxDepth)
+        private
+        pure
+        returns (bool)
+    {
         uint256 b = baseBond;
         for (uint256 d = 0; d < maxDepth; ++d) {
             uint256 product = b * growthBps; // < 2^128 * 2^17: no 256-bit overflow

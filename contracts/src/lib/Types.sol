@@ -30,10 +30,9 @@ enum GameStatus {
 /// @notice Packing and unpacking of `Clock`.
 library LibClock {
     /// @notice The clock of `duration` seconds used, made at `timestamp`.
-    function wrap(Duration duration, Timestamp timestamp) internal pure returns (Clock) {
-        return Clock.wrap(
-            (uint128(Duration.unwrap(duration)) << 64) | uint128(Timestamp.unwrap(timestamp))
-        );
+    function wrap(Duration used, Timestamp madeAt) internal pure returns (Clock) {
+        return
+            Clock.wrap((uint128(Duration.unwrap(used)) << 64) | uint128(Timestamp.unwrap(madeAt)));
     }
 
     /// @notice The time the claimant's side had used, in seconds.
