@@ -15,31 +15,36 @@ import "./lib/Errors.sol";
 ///         resolution and credits. Rule for rule `refute_engine::game::Game`; every function
 ///         names the section it implements and reverts with the model's error of the same name.
 /// @dev    Deployed by `DisputeGameFactory`. The root claim (index 0, position 1) belongs to the
-///         proposer and is bonded at creation with exactly `bond(0)` wei. Claim storage is
-///         three slots per claim written by the move (claimant/parent/children counters,
-///         position/clock, value) plus one lazily written slot (countered-by, left-most
-///         uncountered child, resolved flag) and one duplicate-check slot.
+///         proposer and is bonded at creation with exactly `bond(0)` wei. Storage per claim: three
+///         slots written by the move (claimant, parent and resolution bookkeeping; position and
+///         clock; value), one duplicate-check slot, and a stepper slot written only by a step.
+///         Who countered a claim with children is derived, not stored: the claimant of its
+///         left-most uncountered child, known once the claim is resolved.
 contract DisputeGame {
     using LibPosition for Position;
     using LibClock for Clock;
 
     /// @notice A claim's stored fields.
     struct ClaimData {
-        // slot 0: written by the move; `children`/`unresolved` updated by children.
+        // slot 0: written by the move; the rest updated by its children and its resolution.
         address claimant;
         uint32 parentIndex;
-        uint32 children;
-        uint32 unresolved;
+        uint32 counterChild; // 1 + index of the left-most uncountered resolved child, 0 if none
+        uint24 unresolved; // children not resolved yet (16.7M children cannot be paid for)
+        uint8 flags; // HAS_CHILDREN | RESOLVED
         // slot 1
         Position position;
         Clock clock;
         // slot 2
         Claim value;
-        // slot 3: written by a step or at resolution only.
-        address counteredBy;
-        uint32 counterChild; // 1 + index of the left-most uncountered resolved child, 0 if none
-        bool resolved;
+        // slot 3: written by a step only.
+        address stepper;
     }
+
+    /// @notice `flags` bit: the claim has been countered by a move.
+    uint8 internal constant HAS_CHILDREN = 1;
+    /// @notice `flags` bit: the claim's subgame is resolved.
+    uint8 internal constant RESOLVED = 2;
 
     /// @notice The parent index stored for the root claim.
     uint32 internal constant NO_PARENT = type(uint32).max;
@@ -182,25 +187,25 @@ contract DisputeGame {
         parentIndex = c.parentIndex == NO_PARENT ? type(uint256).max : c.parentIndex;
         return (
             parentIndex,
-            c.counteredBy,
+            _counteredBy(c),
             c.claimant,
             bond(c.position.depth()),
             c.value,
             c.position,
             c.clock,
-            c.resolved
+            c.flags & RESOLVED != 0
         );
     }
 
-    /// @notice The number of claims countering claim `index`, and how many of them are not
-    ///         resolved yet.
+    /// @notice Whether claim `index` has been countered by a move, and how many of the claims
+    ///         countering it are not resolved yet.
     function childCounts(uint256 index)
         external
         view
-        returns (uint256 children, uint256 unresolved)
+        returns (bool hasChildren, uint256 unresolved)
     {
         ClaimData storage c = _claim(index);
-        return (c.children, c.unresolved);
+        return (c.flags & HAS_CHILDREN != 0, c.unresolved);
     }
 
     /// @notice The time, in seconds, the side countering claim `index` has used at the current
@@ -261,8 +266,8 @@ contract DisputeGame {
         c.clock = clock;
         c.value = value;
         ClaimData storage parent = _claims[parentIndex];
-        parent.children += 1;
         parent.unresolved += 1;
+        parent.flags |= HAS_CHILDREN;
         emit Move(index, parentIndex, msg.sender, value);
         return index;
     }
@@ -344,7 +349,7 @@ contract DisputeGame {
         uint8 depth = c.position.depth();
         if (depth != MAX_DEPTH) revert NotAtMaxDepth(index, depth, MAX_DEPTH);
         _requireClock(index, c);
-        if (c.counteredBy != address(0)) revert DuplicateStep(index, c.counteredBy);
+        if (c.stepper != address(0)) revert DuplicateStep(index, c.stepper);
         (bytes32 pre, uint256 postIndex) = _stepInputs(index, c, isAttack);
         bytes32 post;
         try VERIFIER.step(pre, witness) returns (bytes32 result) {
@@ -358,7 +363,7 @@ contract DisputeGame {
         bool sameSide = (depth - postClaim.position.depth()) % 2 == 0;
         bool consistent = post == Claim.unwrap(postClaim.value);
         if (sameSide == consistent) revert ValidStep(index, pre, post);
-        c.counteredBy = msg.sender;
+        c.stepper = msg.sender;
         emit Step(index, isAttack, msg.sender, post);
     }
 
@@ -483,26 +488,26 @@ contract DisputeGame {
         if (elapsed < MAX_CLOCK_DURATION) {
             revert ClockNotExpired(index, MAX_CLOCK_DURATION - elapsed);
         }
-        if (c.resolved) revert AlreadyResolved(index);
+        uint8 flags = c.flags;
+        if (flags & RESOLVED != 0) revert AlreadyResolved(index);
         if (c.unresolved != 0) revert OutOfOrderResolution(index, c.unresolved);
-        address counteredBy = c.counteredBy;
-        if (c.children != 0) {
-            uint32 best = c.counterChild;
-            counteredBy = best == 0 ? address(0) : _claims[best - 1].claimant;
-            c.counteredBy = counteredBy;
-        }
+        // A leaf keeps the stepper (§5.3); otherwise the left-most uncountered child counters.
+        uint32 best = c.counterChild;
+        address counteredBy = flags & HAS_CHILDREN == 0
+            ? c.stepper
+            : (best == 0 ? address(0) : _claims[best - 1].claimant);
         address recipient = counteredBy == address(0) ? c.claimant : counteredBy;
         uint256 amount = bond(c.position.depth());
         credit[recipient] += amount;
-        c.resolved = true;
+        c.flags = flags | RESOLVED;
         if (index != 0) {
             ClaimData storage parent = _claims[c.parentIndex];
             parent.unresolved -= 1;
             if (counteredBy == address(0)) {
                 // A candidate counter of the parent: keep the left-most, the first made among
                 // equal positions.
-                uint32 best = parent.counterChild;
-                if (best == 0 || _leftOf(index, c.position, best - 1)) {
+                uint32 other = parent.counterChild;
+                if (other == 0 || _leftOf(index, c.position, other - 1)) {
                     parent.counterChild = uint32(index) + 1;
                 }
             }
@@ -523,9 +528,10 @@ contract DisputeGame {
     function resolve() external returns (GameStatus) {
         _requireInProgress();
         ClaimData storage root = _claims[0];
-        if (!root.resolved) revert RootNotResolved();
-        GameStatus result =
-            root.counteredBy == address(0) ? GameStatus.DEFENDER_WINS : GameStatus.CHALLENGER_WINS;
+        if (root.flags & RESOLVED == 0) revert RootNotResolved();
+        GameStatus result = _counteredBy(root) == address(0)
+            ? GameStatus.DEFENDER_WINS
+            : GameStatus.CHALLENGER_WINS;
         status = result;
         resolvedAt = uint64(block.timestamp);
         emit Resolved(result);
@@ -547,6 +553,16 @@ contract DisputeGame {
     }
 
     // ---- internals -----------------------------------------------------------------------
+
+    /// Who countered claim `c` (§5.3, §6.1): its stepper for a leaf; for a claim with children,
+    /// once resolved, the claimant of its left-most uncountered child (none before).
+    function _counteredBy(ClaimData storage c) internal view returns (address) {
+        uint8 flags = c.flags;
+        if (flags & HAS_CHILDREN == 0) return c.stepper;
+        uint32 best = c.counterChild;
+        if (flags & RESOLVED == 0 || best == 0) return address(0);
+        return _claims[best - 1].claimant;
+    }
 
     function _requireInProgress() internal view {
         if (status != GameStatus.IN_PROGRESS) revert GameNotInProgress();
