@@ -51,6 +51,33 @@ pub(crate) struct SimulateArgs {
     workloads: Option<PathBuf>,
 }
 
+/// Runs `refute simulate`.
+pub(crate) fn run_simulate(args: &SimulateArgs) -> eyre::Result<ExitCode> {
+    let strategies =
+        if args.adversaries.is_empty() { Strategy::ALL.to_vec() } else { args.adversaries.clone() };
+    if args.synthetic {
+        let (params, proposal) = simulate::synthetic_setup(args.seed)?;
+        return play_all(args, strategies, params, &proposal, &proposal.verifier());
+    }
+    let root = match &args.workloads {
+        Some(path) => path.clone(),
+        None => workload::workloads_root().wrap_err("the workloads folder (--workloads)")?,
+    };
+    let started = Instant::now();
+    let proposal = RecordedProposal::demo(&root).wrap_err("recording the demo proposal")?;
+    let params = simulate::params_for(proposal.max_len())?;
+    tracing::info!(
+        target: "refute::simulate",
+        transactions = proposal.len(),
+        max_steps = proposal.max_len(),
+        max_depth = params.max_depth,
+        split_depth = params.split_depth,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "recorded the proposal"
+    );
+    play_all(args, strategies, params, &proposal, &proposal.verifier())
+}
+
 #[allow(clippy::print_stdout)]
 fn play_all<V, T>(
     args: &SimulateArgs,
