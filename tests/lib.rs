@@ -9,6 +9,8 @@
 //! Test support only; nothing here is used by refute itself. Tests that need a real node
 //! (anvil) spawn it themselves and kill it on drop.
 
+pub mod replay;
+
 use alloy_primitives::{Address, Bytes, U256, address};
 use alloy_sol_types::SolCall;
 use revm::{
