@@ -15,36 +15,42 @@ import "./lib/Errors.sol";
 ///         resolution and credits. Rule for rule `refute_engine::game::Game`; every function
 ///         names the section it implements and reverts with the model's error of the same name.
 /// @dev    Deployed by `DisputeGameFactory`. The root claim (index 0, position 1) belongs to the
-///         proposer and is bonded at creation with exactly `bond(0)` wei. Storage per claim: three
-///         slots written by the move (claimant, parent and resolution bookkeeping; position and
-///         clock; value), one duplicate-check slot, and a stepper slot written only by a step.
-///         Who countered a claim with children is derived, not stored: the claimant of its
-///         left-most uncountered child, known once the claim is resolved.
+///         proposer and is bonded at creation with exactly `bond(0)` wei. Storage per claim, all
+///         written by its move: its bookkeeping slot by index (claimant, parent, left-most
+///         uncountered resolved child, unresolved children, flags), its value by index, and its
+///         node — position and clocks — under the duplicate key `keccak256(parent, isDefence,
+///         value)` (§4.5), so the duplicate check costs no slot of its own. A step writes its
+///         stepper. Positions of ancestors are computed from a descendant's position and the
+///         ancestors' attack/defence flags, never read. Who countered a claim with children is
+///         derived: the claimant of its left-most uncountered child, once resolved.
+///         Durations are stored in 32 bits (`maxClockDuration < 2^32` s, checked at creation).
 contract DisputeGame {
     using LibPosition for Position;
     using LibClock for Clock;
 
-    /// @notice A claim's stored fields.
+    /// @notice A claim's bookkeeping slot, by index.
     struct ClaimData {
-        // slot 0: written by the move; the rest updated by its children and its resolution.
         address claimant;
         uint32 parentIndex;
         uint32 counterChild; // 1 + index of the left-most uncountered resolved child, 0 if none
         uint24 unresolved; // children not resolved yet (16.7M children cannot be paid for)
-        uint8 flags; // HAS_CHILDREN | RESOLVED
-        // slot 1
-        Position position;
-        Clock clock;
-        // slot 2
-        Claim value;
-        // slot 3: written by a step only.
-        address stepper;
+        uint8 flags; // HAS_CHILDREN | RESOLVED | DEFENCE
+    }
+
+    /// @notice A claim's position and clocks, under its duplicate key.
+    struct Node {
+        Position position; // never 0 for a claim that exists
+        uint32 duration; // its claimant side's clock duration (§4.3), seconds
+        uint32 parentDuration; // its parent's clock duration: the countering side's, seconds
+        uint64 timestamp; // when it was made, seconds
     }
 
     /// @notice `flags` bit: the claim has been countered by a move.
     uint8 internal constant HAS_CHILDREN = 1;
     /// @notice `flags` bit: the claim's subgame is resolved.
     uint8 internal constant RESOLVED = 2;
+    /// @notice `flags` bit: the claim defends its parent (else attacks it, or is the root).
+    uint8 internal constant DEFENCE = 4;
 
     /// @notice The parent index stored for the root claim.
     uint32 internal constant NO_PARENT = type(uint32).max;
@@ -82,7 +88,9 @@ contract DisputeGame {
     uint64 public resolvedAt;
 
     mapping(uint256 index => ClaimData) internal _claims;
-    mapping(bytes32 key => bool) internal _seen;
+    mapping(uint256 index => Claim) internal _values;
+    mapping(bytes32 key => Node) internal _nodes;
+    mapping(uint256 index => address) internal _steppers;
     /// @notice Unclaimed credit per recipient, in wei (§7).
     mapping(address recipient => uint256 amount) public credit;
 
@@ -132,12 +140,19 @@ contract DisputeGame {
         BATCH_HASH = batchHash;
         CREATED_AT = uint64(block.timestamp);
 
+        if (params_.maxClockDuration > type(uint32).max) {
+            revert InvalidParams("max_clock_duration must fit 32 bits on L1");
+        }
         ClaimData storage root = _claims[0];
         root.claimant = proposer;
         root.parentIndex = NO_PARENT;
-        root.position = Position.wrap(1);
-        root.clock = LibClock.wrap(Duration.wrap(0), Timestamp.wrap(uint64(block.timestamp)));
-        root.value = rootClaim;
+        _values[0] = rootClaim;
+        _nodes[_key(NO_PARENT, false, rootClaim)] = Node({
+            position: Position.wrap(1),
+            duration: 0,
+            parentDuration: 0,
+            timestamp: uint64(block.timestamp)
+        });
         claimCount = 1;
         emit Move(0, type(uint256).max, proposer, rootClaim);
     }
@@ -185,16 +200,14 @@ contract DisputeGame {
     {
         ClaimData storage c = _claim(index);
         parentIndex = c.parentIndex == NO_PARENT ? type(uint256).max : c.parentIndex;
-        return (
-            parentIndex,
-            _counteredBy(c),
-            c.claimant,
-            bond(c.position.depth()),
-            c.value,
-            c.position,
-            c.clock,
-            c.flags & RESOLVED != 0
-        );
+        counteredBy = _counteredBy(index);
+        claimant = c.claimant;
+        resolved = c.flags & RESOLVED != 0;
+        value = _values[index];
+        Node storage n = _node(index);
+        position = n.position;
+        bondAmount = bond(position.depth());
+        clock = LibClock.wrap(Duration.wrap(n.duration), Timestamp.wrap(n.timestamp));
     }
 
     /// @notice Whether claim `index` has been countered by a move, and how many of the claims
@@ -211,15 +224,16 @@ contract DisputeGame {
     /// @notice The time, in seconds, the side countering claim `index` has used at the current
     ///         block (§4.3), capped at `MAX_CLOCK_DURATION`. Reverts `UnknownClaim`.
     function challengerDuration(uint256 index) external view returns (uint64) {
-        return _elapsed(index, _claim(index));
+        _claim(index);
+        return _elapsed(index, _node(index));
     }
 
     /// @notice The time, in seconds, at which claim `index`'s countering clock runs out: it can
     ///         be countered before it and resolved from it (§4.3, §6.1). Reverts `UnknownClaim`.
     function expiresAt(uint256 index) external view returns (uint64) {
-        ClaimData storage c = _claim(index);
-        uint64 used = _parentDuration(c);
-        return Timestamp.unwrap(c.clock.timestamp()) + MAX_CLOCK_DURATION - used;
+        _claim(index);
+        Node storage n = _node(index);
+        return n.timestamp + MAX_CLOCK_DURATION - n.parentDuration;
     }
 
     // ---- moves (§4) ----------------------------------------------------------------------
@@ -251,20 +265,24 @@ contract DisputeGame {
     }
 
     function _move(uint256 parentIndex, Claim value, bool isAttack) internal returns (uint256) {
-        (Position position, Clock clock) = _checkMove(parentIndex, value, isAttack);
-        // 8. §4.5: no duplicate (parent, position, value).
-        bytes32 key = keccak256(abi.encode(parentIndex, position, value));
-        if (_seen[key]) revert DuplicateClaim(parentIndex, position, value);
-        _seen[key] = true;
+        Node memory node = _checkMove(parentIndex, value, isAttack);
+        // 8. §4.5: no duplicate (parent, position, value): the node's key.
+        Node storage slot = _nodes[_key(parentIndex, !isAttack, value)];
+        if (Position.unwrap(slot.position) != 0) {
+            revert DuplicateClaim(parentIndex, node.position, value);
+        }
+        slot.position = node.position;
+        slot.duration = node.duration;
+        slot.parentDuration = node.parentDuration;
+        slot.timestamp = node.timestamp;
 
         uint32 index = claimCount;
         claimCount = index + 1;
         ClaimData storage c = _claims[index];
         c.claimant = msg.sender;
         c.parentIndex = uint32(parentIndex);
-        c.position = position;
-        c.clock = clock;
-        c.value = value;
+        if (!isAttack) c.flags = DEFENCE;
+        _values[index] = value;
         ClaimData storage parent = _claims[parentIndex];
         parent.unresolved += 1;
         parent.flags |= HAS_CHILDREN;
@@ -272,15 +290,16 @@ contract DisputeGame {
         return index;
     }
 
-    /// §4.1 rules 1-7: the new claim's position and clock.
+    /// §4.1 rules 1-7: the new claim's node (position and clocks).
     function _checkMove(uint256 parentIndex, Claim value, bool isAttack)
         internal
         view
-        returns (Position position, Clock clock)
+        returns (Node memory node)
     {
         // 1. in progress; the parent exists.
         _requireInProgress();
-        ClaimData storage parent = _claim(parentIndex);
+        _claim(parentIndex);
+        Node storage parent = _node(parentIndex);
         Position parentPos = parent.position;
         uint8 depth = parentPos.depth();
         // 2. above the maximum depth.
@@ -293,44 +312,43 @@ contract DisputeGame {
             }
         }
         // 4. the new position.
-        position = isAttack ? parentPos.attack() : parentPos.defend();
+        node.position = isAttack ? parentPos.attack() : parentPos.defend();
         uint8 newDepth = depth + 1;
         // 5. §3.3 at the first depth below the split.
-        if (newDepth == SPLIT_DEPTH + 1) _checkSplitRoot(parentIndex, parent, value, isAttack);
+        if (newDepth == SPLIT_DEPTH + 1) _checkSplitRoot(parentIndex, parentPos, value, isAttack);
         // 6. §4.4: the exact bond.
         uint256 expected = bond(newDepth);
         if (msg.value != expected) revert WrongBond(newDepth, expected, msg.value);
         // 7. §4.3: the countering side's clock; the mover keeps the extension for its next move.
         uint64 elapsed = _requireClock(parentIndex, parent);
         uint64 cap = MAX_CLOCK_DURATION - _extension(newDepth);
-        clock = LibClock.wrap(
-            Duration.wrap(elapsed < cap ? elapsed : cap), Timestamp.wrap(uint64(block.timestamp))
-        );
+        node.duration = uint32(elapsed < cap ? elapsed : cap);
+        node.parentDuration = parent.duration;
+        node.timestamp = uint64(block.timestamp);
     }
 
     /// §3.3: the value rule of the first claim below the split.
-    function _checkSplitRoot(
-        uint256 parentIndex,
-        ClaimData storage split,
-        Claim value,
-        bool isAttack
-    ) internal view {
+    function _checkSplitRoot(uint256 splitIndex, Position splitPos, Claim value, bool isAttack)
+        internal
+        view
+    {
+        Claim splitValue = _values[splitIndex];
         if (isAttack) {
             // Attacking a split claim: the transaction it commits to ends elsewhere.
-            if (Claim.unwrap(value) == Claim.unwrap(split.value)) {
-                revert SplitRootMismatch(parentIndex, split.value, false);
+            if (Claim.unwrap(value) == Claim.unwrap(splitValue)) {
+                revert SplitRootMismatch(splitIndex, splitValue, false);
             }
             return;
         }
         // Defending a split claim at k: the dispute is transaction k + 1, whose claimed result
         // is the trace ancestor committing to k + 1.
-        Position next = Position.wrap(Position.unwrap(split.position) + 1);
-        uint256 disputed = _findTraceAncestor(parentIndex, next, 0);
-        ClaimData storage d = _claims[disputed];
-        bool sameSide = (split.position.depth() - d.position.depth()) % 2 == 0;
+        Position next = Position.wrap(Position.unwrap(splitPos) + 1);
+        (uint256 disputed, Position disputedPos) = _findTraceAncestor(splitIndex, splitPos, next, 0);
+        Claim d = _values[disputed];
+        bool sameSide = (splitPos.depth() - disputedPos.depth()) % 2 == 0;
         bool mustEqual = !sameSide;
-        if ((Claim.unwrap(value) == Claim.unwrap(d.value)) != mustEqual) {
-            revert SplitRootMismatch(disputed, d.value, mustEqual);
+        if ((Claim.unwrap(value) == Claim.unwrap(d)) != mustEqual) {
+            revert SplitRootMismatch(disputed, d, mustEqual);
         }
     }
 
@@ -344,82 +362,99 @@ contract DisputeGame {
     ///         `ClockExpired`, `DuplicateStep`, `DefendLastLeaf`, `Prestate`, `InvalidStep`,
     ///         `ValidStep`.
     function step(uint256 index, bool isAttack, bytes calldata witness) external {
-        _requireInProgress();
-        ClaimData storage c = _claim(index);
-        uint8 depth = c.position.depth();
-        if (depth != MAX_DEPTH) revert NotAtMaxDepth(index, depth, MAX_DEPTH);
-        _requireClock(index, c);
-        if (c.stepper != address(0)) revert DuplicateStep(index, c.stepper);
-        (bytes32 pre, uint256 postIndex) = _stepInputs(index, c, isAttack);
-        bytes32 post;
-        try VERIFIER.step(pre, witness) returns (bytes32 result) {
-            post = result;
-        } catch (bytes memory reason) {
-            revert InvalidStep(index, reason);
-        }
+        Position position = _checkStepTarget(index);
+        (bytes32 pre, uint256 postIndex, Position postPos) = _stepInputs(index, position, isAttack);
+        bytes32 post = _runStep(index, pre, witness);
         // §5.3 (as Optimism): the post claim on the stepped claim's side must equal the step's
         // result, on the other side must differ; the step counters when it does not.
-        ClaimData storage postClaim = _claims[postIndex];
-        bool sameSide = (depth - postClaim.position.depth()) % 2 == 0;
-        bool consistent = post == Claim.unwrap(postClaim.value);
+        bool sameSide = (position.depth() - postPos.depth()) % 2 == 0;
+        bool consistent = post == Claim.unwrap(_values[postIndex]);
         if (sameSide == consistent) revert ValidStep(index, pre, post);
-        c.stepper = msg.sender;
+        _steppers[index] = msg.sender;
         emit Step(index, isAttack, msg.sender, post);
     }
 
-    /// §5.2: the step's pre-state and the index of the claim its post-state is checked against.
-    function _stepInputs(uint256 index, ClaimData storage c, bool isAttack)
+    /// §5.1: the game in progress, the claim at the maximum depth, its clock running, no step
+    /// yet; returns its position.
+    function _checkStepTarget(uint256 index) internal view returns (Position position) {
+        _requireInProgress();
+        _claim(index);
+        Node storage n = _node(index);
+        position = n.position;
+        uint8 depth = position.depth();
+        if (depth != MAX_DEPTH) revert NotAtMaxDepth(index, depth, MAX_DEPTH);
+        _requireClock(index, n);
+        address stepper = _steppers[index];
+        if (stepper != address(0)) revert DuplicateStep(index, stepper);
+    }
+
+    /// §5.2: `verifier.step(pre, witness)`; a revert rejects the step (`InvalidStep`).
+    function _runStep(uint256 index, bytes32 pre, bytes calldata witness)
         internal
         view
-        returns (bytes32 pre, uint256 postIndex)
+        returns (bytes32)
     {
-        (uint64 txIndex, bytes32 agreed) = _lowerContext(index);
+        try VERIFIER.step(pre, witness) returns (bytes32 post) {
+            return post;
+        } catch (bytes memory reason) {
+            revert InvalidStep(index, reason);
+        }
+    }
+
+    /// §5.2: the step's pre-state and the claim (index, position) its post-state is checked
+    /// against.
+    function _stepInputs(uint256 index, Position position, bool isAttack)
+        internal
+        view
+        returns (bytes32 pre, uint256 postIndex, Position postPos)
+    {
+        (uint64 txIndex, bytes32 agreed) = _lowerContext(index, position);
         uint256 lowerWidth = uint256(1) << (MAX_DEPTH - SPLIT_DEPTH - 1);
-        uint256 t = uint256(c.position.traceIndex(MAX_DEPTH)) & (lowerWidth - 1);
+        uint256 t = uint256(position.traceIndex(MAX_DEPTH)) & (lowerWidth - 1);
         if (isAttack) {
             // The step into the claim: from S_t (the claim at t - 1, or S_0) to the claim.
-            if (t == 0) return (_prestate(txIndex, agreed), index);
-            Position previous = Position.wrap(Position.unwrap(c.position) - 1);
-            uint256 before = _findTraceAncestor(index, previous, SPLIT_DEPTH + 1);
-            return (Claim.unwrap(_claims[before].value), index);
+            if (t == 0) return (_prestate(txIndex, agreed), index, position);
+            Position previous = Position.wrap(Position.unwrap(position) - 1);
+            (uint256 before,) = _findTraceAncestor(index, position, previous, SPLIT_DEPTH + 1);
+            return (Claim.unwrap(_values[before]), index, position);
         }
         // The step out of the claim: from the claim to the claim at t + 1.
         if (t + 1 >= lowerWidth) revert DefendLastLeaf(index);
-        Position next = Position.wrap(Position.unwrap(c.position) + 1);
-        return (Claim.unwrap(c.value), _findTraceAncestor(index, next, SPLIT_DEPTH + 1));
+        Position next = Position.wrap(Position.unwrap(position) + 1);
+        (postIndex, postPos) = _findTraceAncestor(index, position, next, SPLIT_DEPTH + 1);
+        pre = Claim.unwrap(_values[index]);
     }
 
     /// @notice The disputed transaction of claim `index`'s lower subgame and the agreed state
-    ///         before it (§3.3). Reverts `NotAtMaxDepth`-free: callers check the depth first;
-    ///         for a claim at or above the split depth it reverts `UnknownClaim`.
+    ///         before it (§3.3). Reverts `UnknownClaim` for a claim at or above the split
+    ///         depth.
     function lowerContext(uint256 index) external view returns (uint64 txIndex, bytes32 agreed) {
         _claim(index);
-        return _lowerContext(index);
+        return _lowerContext(index, _node(index).position);
     }
 
-    function _lowerContext(uint256 index) internal view returns (uint64 txIndex, bytes32 agreed) {
+    function _lowerContext(uint256 index, Position position)
+        internal
+        view
+        returns (uint64 txIndex, bytes32 agreed)
+    {
         uint256 root = index;
-        while (true) {
-            uint8 depth = _claims[root].position.depth();
-            if (depth <= SPLIT_DEPTH) revert UnknownClaim(index, claimCount);
-            if (depth == SPLIT_DEPTH + 1) break;
-            root = _claims[root].parentIndex;
+        Position rootPos = position;
+        if (rootPos.depth() <= SPLIT_DEPTH) revert UnknownClaim(index, claimCount);
+        while (rootPos.depth() > SPLIT_DEPTH + 1) {
+            (root, rootPos) = _parentOf(root, rootPos);
         }
-        uint256 splitIndex = _claims[root].parentIndex;
-        ClaimData storage split = _claims[splitIndex];
-        uint128 k = split.position.indexAtDepth();
-        if (Position.unwrap(_claims[root].position) == Position.unwrap(split.position.attack())) {
+        (uint256 splitIndex, Position splitPos) = _parentOf(root, rootPos);
+        uint128 k = splitPos.indexAtDepth();
+        if (_claims[root].flags & DEFENCE == 0) {
             // Attack on the split claim at k: transaction k, after C_{k-1} (or the anchor).
             if (k == 0) return (0, ANCHOR);
-            Position previous = Position.wrap(Position.unwrap(split.position) - 1);
-            return
-                (
-                    uint64(k),
-                    Claim.unwrap(_claims[_findTraceAncestor(splitIndex, previous, 0)].value)
-                );
+            Position previous = Position.wrap(Position.unwrap(splitPos) - 1);
+            (uint256 before,) = _findTraceAncestor(splitIndex, splitPos, previous, 0);
+            return (uint64(k), Claim.unwrap(_values[before]));
         }
         // Defence of the split claim at k: transaction k + 1, after the split claim.
-        return (uint64(k) + 1, Claim.unwrap(split.value));
+        return (uint64(k) + 1, Claim.unwrap(_values[splitIndex]));
     }
 
     function _prestate(uint64 txIndex, bytes32 agreed) internal view returns (bytes32) {
@@ -435,29 +470,38 @@ contract DisputeGame {
     function findTraceAncestor(uint256 start, Position position, uint8 minDepth)
         external
         view
-        returns (uint256)
+        returns (uint256 index)
     {
         _claim(start);
-        return _findTraceAncestor(start, position, minDepth);
+        (index,) = _findTraceAncestor(start, _node(start).position, position, minDepth);
     }
 
-    function _findTraceAncestor(uint256 start, Position position, uint8 minDepth)
+    /// The walk of §2.3 from claim `start` at `startPos`: each parent's position follows from
+    /// its child's and the child's defence flag, so only bookkeeping slots are read.
+    function _findTraceAncestor(uint256 start, Position startPos, Position position, uint8 minDepth)
         internal
         view
-        returns (uint256 index)
+        returns (uint256 index, Position at)
     {
         Position target = _traceAncestor(position);
         uint8 targetDepth = target.depth();
         if (targetDepth < minDepth) revert MissingTraceAncestor(start, position);
         index = start;
-        while (true) {
-            ClaimData storage c = _claims[index];
-            if (Position.unwrap(c.position) == Position.unwrap(target)) return index;
-            if (c.position.depth() <= targetDepth || c.parentIndex == NO_PARENT) {
+        at = startPos;
+        while (Position.unwrap(at) != Position.unwrap(target)) {
+            if (at.depth() <= targetDepth || index == 0) {
                 revert MissingTraceAncestor(start, position);
             }
-            index = c.parentIndex;
+            (index, at) = _parentOf(index, at);
         }
+    }
+
+    /// The parent of claim `index` at `position`: its index and position.
+    function _parentOf(uint256 index, Position position) internal view returns (uint256, Position) {
+        ClaimData storage c = _claims[index];
+        uint128 up = Position.unwrap(position) >> 1;
+        if (c.flags & DEFENCE != 0) up -= 1;
+        return (c.parentIndex, Position.wrap(up));
     }
 
     /// `position` with its trailing one bits shifted out, stopping at the root (§2.3).
@@ -484,7 +528,8 @@ contract DisputeGame {
     function resolveClaim(uint256 index) external {
         _requireInProgress();
         ClaimData storage c = _claim(index);
-        uint64 elapsed = _elapsed(index, c);
+        Node storage n = _node(index);
+        uint64 elapsed = _elapsed(index, n);
         if (elapsed < MAX_CLOCK_DURATION) {
             revert ClockNotExpired(index, MAX_CLOCK_DURATION - elapsed);
         }
@@ -494,20 +539,20 @@ contract DisputeGame {
         // A leaf keeps the stepper (§5.3); otherwise the left-most uncountered child counters.
         uint32 best = c.counterChild;
         address counteredBy = flags & HAS_CHILDREN == 0
-            ? c.stepper
+            ? _steppers[index]
             : (best == 0 ? address(0) : _claims[best - 1].claimant);
         address recipient = counteredBy == address(0) ? c.claimant : counteredBy;
-        uint256 amount = bond(c.position.depth());
+        uint256 amount = bond(n.position.depth());
         credit[recipient] += amount;
         c.flags = flags | RESOLVED;
         if (index != 0) {
             ClaimData storage parent = _claims[c.parentIndex];
             parent.unresolved -= 1;
             if (counteredBy == address(0)) {
-                // A candidate counter of the parent: keep the left-most, the first made among
-                // equal positions.
+                // A candidate counter of the parent: keep the left-most (attacks sit left of
+                // defences), the first made among equal positions.
                 uint32 other = parent.counterChild;
-                if (other == 0 || _leftOf(index, c.position, other - 1)) {
+                if (other == 0 || _leftOf(index, flags, other - 1)) {
                     parent.counterChild = uint32(index) + 1;
                 }
             }
@@ -515,10 +560,13 @@ contract DisputeGame {
         emit ClaimResolved(index, recipient, amount);
     }
 
-    function _leftOf(uint256 index, Position position, uint256 other) internal view returns (bool) {
-        uint128 a = Position.unwrap(position);
-        uint128 b = Position.unwrap(_claims[other].position);
-        return a < b || (a == b && index < other);
+    /// Whether sibling `index` (with `flags`) sits left of sibling `other`, or at the same
+    /// position and made first.
+    function _leftOf(uint256 index, uint8 flags, uint256 other) internal view returns (bool) {
+        bool defence = flags & DEFENCE != 0;
+        bool otherDefence = _claims[other].flags & DEFENCE != 0;
+        if (defence != otherDefence) return !defence;
+        return index < other;
     }
 
     /// @notice Resolves the game once the root's subgame is resolved (§6.3): `DEFENDER_WINS` if
@@ -529,9 +577,8 @@ contract DisputeGame {
         _requireInProgress();
         ClaimData storage root = _claims[0];
         if (root.flags & RESOLVED == 0) revert RootNotResolved();
-        GameStatus result = _counteredBy(root) == address(0)
-            ? GameStatus.DEFENDER_WINS
-            : GameStatus.CHALLENGER_WINS;
+        GameStatus result =
+            _counteredBy(0) == address(0) ? GameStatus.DEFENDER_WINS : GameStatus.CHALLENGER_WINS;
         status = result;
         resolvedAt = uint64(block.timestamp);
         emit Resolved(result);
@@ -554,11 +601,12 @@ contract DisputeGame {
 
     // ---- internals -----------------------------------------------------------------------
 
-    /// Who countered claim `c` (§5.3, §6.1): its stepper for a leaf; for a claim with children,
-    /// once resolved, the claimant of its left-most uncountered child (none before).
-    function _counteredBy(ClaimData storage c) internal view returns (address) {
+    /// Who countered claim `index` (§5.3, §6.1): its stepper for a leaf; for a claim with
+    /// children, once resolved, the claimant of its left-most uncountered child (none before).
+    function _counteredBy(uint256 index) internal view returns (address) {
+        ClaimData storage c = _claims[index];
         uint8 flags = c.flags;
-        if (flags & HAS_CHILDREN == 0) return c.stepper;
+        if (flags & HAS_CHILDREN == 0) return _steppers[index];
         uint32 best = c.counterChild;
         if (flags & RESOLVED == 0 || best == 0) return address(0);
         return _claims[best - 1].claimant;
@@ -574,23 +622,33 @@ contract DisputeGame {
         return _claims[index];
     }
 
-    function _parentDuration(ClaimData storage c) internal view returns (uint64) {
-        if (c.parentIndex == NO_PARENT) return 0;
-        uint64 used = Duration.unwrap(_claims[c.parentIndex].clock.duration());
-        return used < MAX_CLOCK_DURATION ? used : MAX_CLOCK_DURATION;
+    /// The duplicate key of a claim (§4.5): its parent, direction and value; its node lives
+    /// under it.
+    function _key(uint256 parentIndex, bool isDefence, Claim value)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(parentIndex, isDefence, value));
+    }
+
+    /// The node (position and clocks) of an existing claim `index`.
+    function _node(uint256 index) internal view returns (Node storage) {
+        ClaimData storage c = _claims[index];
+        return _nodes[_key(c.parentIndex, c.flags & DEFENCE != 0, _values[index])];
     }
 
     /// §4.3: the countering side's elapsed time at this block, capped.
-    function _elapsed(uint256 index, ClaimData storage c) internal view returns (uint64) {
-        uint64 made = Timestamp.unwrap(c.clock.timestamp());
+    function _elapsed(uint256 index, Node storage n) internal view returns (uint64) {
+        uint64 made = n.timestamp;
         if (block.timestamp < made) revert TimeBeforeClaim(index, uint64(block.timestamp), made);
-        uint256 elapsed = uint256(_parentDuration(c)) + (block.timestamp - made);
+        uint256 elapsed = uint256(n.parentDuration) + (block.timestamp - made);
         return elapsed < MAX_CLOCK_DURATION ? uint64(elapsed) : MAX_CLOCK_DURATION;
     }
 
     /// §4.3: the elapsed time, which must be below the maximum.
-    function _requireClock(uint256 index, ClaimData storage c) internal view returns (uint64) {
-        uint64 elapsed = _elapsed(index, c);
+    function _requireClock(uint256 index, Node storage n) internal view returns (uint64) {
+        uint64 elapsed = _elapsed(index, n);
         if (elapsed >= MAX_CLOCK_DURATION) revert ClockExpired(index, elapsed, MAX_CLOCK_DURATION);
         return elapsed;
     }
