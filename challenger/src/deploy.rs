@@ -54,11 +54,18 @@ pub struct Deployment {
 ///
 /// # Errors
 ///
-/// [`crate::Error::Params`] when the parameters break `docs/spec/game.md` §1 (checked before
-/// anything is sent); L1 errors otherwise.
+/// [`crate::Error::Params`] when the parameters break `docs/spec/game.md` §1 or §11.1
+/// (checked before anything is sent); L1 errors otherwise.
 pub fn deploy(client: &L1Client, config: &DeployConfig) -> Result<Deployment> {
     config.params.validate()?;
     let p = &config.params;
+    if p.max_clock_duration > u64::from(u32::MAX) {
+        // docs/spec/game.md §11.1: the contract stores durations in 32 bits.
+        return Err(refute_engine::game::GameError::InvalidParams(
+            "max_clock_duration must fit 32 bits on L1",
+        )
+        .into());
+    }
     let params = DisputeGameFactory::GameParams {
         maxDepth: p.max_depth,
         splitDepth: p.split_depth,

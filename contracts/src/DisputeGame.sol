@@ -23,7 +23,7 @@ import "./lib/Errors.sol";
 ///         stepper. Positions of ancestors are computed from a descendant's position and the
 ///         ancestors' attack/defence flags, never read. Who countered a claim with children is
 ///         derived: the claimant of its left-most uncountered child, once resolved.
-///         Durations are stored in 32 bits (`maxClockDuration < 2^32` s, checked at creation).
+///         Durations are stored in 32 bits (`maxClockDuration < 2^32` s, `LibGameParams`).
 contract DisputeGame {
     using LibPosition for Position;
     using LibClock for Clock;
@@ -140,9 +140,6 @@ contract DisputeGame {
         BATCH_HASH = batchHash;
         CREATED_AT = uint64(block.timestamp);
 
-        if (params_.maxClockDuration > type(uint32).max) {
-            revert InvalidParams("max_clock_duration must fit 32 bits on L1");
-        }
         ClaimData storage root = _claims[0];
         root.claimant = proposer;
         root.parentIndex = NO_PARENT;

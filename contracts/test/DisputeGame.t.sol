@@ -182,6 +182,9 @@ contract DisputeGameTest is GameTestBase {
         p.stepClockExtension = MAX;
         _expectInvalid(p, "every clock extension must be below the maximum clock duration");
         p = _params();
+        p.maxClockDuration = uint64(type(uint32).max) + 1;
+        _expectInvalid(p, "max_clock_duration must fit 32 bits on L1");
+        p = _params();
         p.bondGrowthBps = 9999;
         _expectInvalid(p, "need 10_000 <= bond_growth_bps <= 100_000");
         p = _params();

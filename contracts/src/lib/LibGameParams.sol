@@ -20,6 +20,10 @@ library LibGameParams {
         }
         if (p.maxDepth >= LibPosition.MAX_DEPTH) revert InvalidParams("need max_depth < 126");
         uint64 max = p.maxClockDuration;
+        // L1 only: the game stores durations in 32 bits (136 years).
+        if (max > type(uint32).max) {
+            revert InvalidParams("max_clock_duration must fit 32 bits on L1");
+        }
         if (p.clockExtension >= max || p.splitClockExtension >= max || p.stepClockExtension >= max)
         {
             revert InvalidParams("every clock extension must be below the maximum clock duration");
