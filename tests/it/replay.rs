@@ -88,3 +88,60 @@ fn contract_replays_simulated_games_like_the_model() {
         diffs.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
     );
 }
+
+/// Every rule the model can reject an action with is a custom error of the same name in the
+/// game's ABI (docs/spec/game.md §11), so transcripts name the contract's errors.
+#[test]
+fn every_model_error_is_a_contract_error() {
+    use alloy_primitives::{Address, B256};
+    use refute_engine::{
+        Error,
+        game::{GameError as E, Position},
+    };
+    let abi: Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../contracts/artifacts/DisputeGame.json"
+    )))
+    .expect("the DisputeGame artifact is JSON");
+    let names: Vec<&str> = abi["abi"]
+        .as_array()
+        .expect("an ABI")
+        .iter()
+        .filter(|item| item["type"] == "error")
+        .filter_map(|item| item["name"].as_str())
+        .collect();
+    let (a, b) = (Address::ZERO, B256::ZERO);
+    let p = Position::ROOT;
+    let source = || Error::BadWitness("x");
+    let rules = [
+        E::InvalidParams("x"),
+        E::GameNotInProgress,
+        E::GameNotResolved,
+        E::UnknownClaim { index: 0, len: 0 },
+        E::MaxDepthReached { index: 0, max_depth: 0 },
+        E::NotAtMaxDepth { index: 0, depth: 0, max_depth: 0 },
+        E::CannotDefendRoot { index: 0 },
+        E::SplitRootMismatch { against: 0, disputed: b, must_equal: true },
+        E::WrongBond { depth: 0, expected: 0, paid: 0 },
+        E::ClockExpired { index: 0, elapsed: 0, max: 0 },
+        E::ClockNotExpired { index: 0, remaining: 0 },
+        E::TimeBeforeClaim { index: 0, now: 0, timestamp: 0 },
+        E::DuplicateClaim { parent: 0, position: p, value: b },
+        E::DuplicateStep { index: 0, by: a },
+        E::DefendLastLeaf { index: 0 },
+        E::ValidStep { index: 0, pre: b, post: b },
+        E::InvalidStep { index: 0, source: source() },
+        E::AlreadyResolved { index: 0 },
+        E::OutOfOrderResolution { index: 0, child: 0 },
+        E::RootNotResolved,
+        E::NoCredit { recipient: a },
+        E::MissingTraceAncestor { index: 0, position: p },
+        E::Prestate { tx: 0, source: source() },
+    ];
+    for rule in &rules {
+        assert!(names.contains(&rule.name()), "{} has no custom error in DisputeGame", rule.name());
+    }
+    // The one model error with no contract twin: a player's own trace failing (off-chain).
+    assert_eq!(E::Trace(source()).name(), "Trace");
+    assert!(!names.contains(&"Trace"));
+}

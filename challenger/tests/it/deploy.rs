@@ -35,7 +35,9 @@ impl Anvil {
         let bin =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/node_modules/.bin/anvil");
         assert!(bin.exists(), "{} is missing: run scripts/contracts-toolchain.sh", bin.display());
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = listener.local_addr().expect("its address").port();
+        drop(listener);
         let child = Command::new(bin)
             .args(["--port", &port.to_string(), "--silent"])
             .stdout(Stdio::null())
