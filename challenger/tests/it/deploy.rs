@@ -134,3 +134,33 @@ fn only_http_urls() {
     ));
     assert!(matches!(Signer::from_hex("0x00"), Err(Error::BadKey)));
 }
+
+#[test]
+fn refute_deploy_prints_the_addresses() {
+    let anvil = Anvil::spawn();
+    let out = assert_cmd::Command::cargo_bin("refute")
+        .expect("the refute binary is built")
+        .env_remove("REFUTE_LOG")
+        .args(["deploy", "--rpc-url", &anvil.url, "--from"])
+        .arg(DEV_ACCOUNT_1.to_string())
+        .args(["--verifier"])
+        .arg(NO_VERIFIER.to_string())
+        .args(["--challenge-window", "60", "--max-depth", "14", "--split-depth", "4"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    let proposals: Address = line["proposals"].as_str().expect("an address").parse().expect("hex");
+    let client = L1Client::connect(&anvil.url, Signer::Node(DEV_ACCOUNT_1)).expect("connects");
+    assert_eq!(call(&client, proposals, &Proposals::CHALLENGE_WINDOWCall {}), 60);
+    // Neither a key nor an account: a usage error.
+    let out = assert_cmd::Command::cargo_bin("refute")
+        .expect("the refute binary is built")
+        .env_remove("REFUTE_PRIVATE_KEY")
+        .env_remove("REFUTE_FROM")
+        .args(["deploy", "--rpc-url", &anvil.url, "--verifier"])
+        .arg(NO_VERIFIER.to_string())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}
