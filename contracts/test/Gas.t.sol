@@ -4,7 +4,8 @@ pragma solidity ^0.8.28;
 import {GameTestBase} from "./DisputeGame.t.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {Proposals} from "../src/Proposals.sol";
-import {Claim} from "../src/lib/Types.sol";
+import {DisputeGameFactory} from "../src/DisputeGameFactory.sol";
+import {Claim, GameParams} from "../src/lib/Types.sol";
 
 interface GasCheats {
     function snapshotGasLastCall(string calldata name) external returns (uint256 gasUsed);
@@ -90,5 +91,27 @@ contract GasTest is GameTestBase {
         vm.warp(T0 + 3600);
         proposals.finalize(1);
         _snap("finalize (unchallenged)");
+    }
+
+    /// Optimism mainnet's depths (73, split 30) and bonds: moves near the root, at the split,
+    /// at the maximum depth (the bond loop runs once per depth), and a step there.
+    function test_gas_mainnetDepths() public {
+        GameParams memory p = GameParams(73, 30, 302_400, 10_800, 21_600, 97_200, 8e16, 10_949);
+        DisputeGameFactory f = new DisputeGameFactory(p, verifier);
+        vm.deal(address(this), 1_000_000 ether);
+        DisputeGame g = f.create{value: 8e16}(ROOT, ANCHOR, BATCH, PROPOSER);
+        for (uint8 d = 1; d <= 73; d++) {
+            address who = d % 2 == 1 ? CHALLENGER : PROPOSER;
+            uint256 b = g.bond(d);
+            vm.deal(who, who.balance + b);
+            vm.prank(who);
+            g.attack{value: b}(d - 1, Claim.wrap(keccak256(abi.encode(d))));
+            if (d == 1) _snap("mainnet depths: attack (depth 1)");
+            if (d == 31) _snap("mainnet depths: attack at the split (depth 31, lower root)");
+            if (d == 73) _snap("mainnet depths: attack (depth 73, max depth)");
+        }
+        bytes32 pre = keccak256(abi.encode(ANCHOR, uint64(0)));
+        g.step(73, true, abi.encode(pre, keccak256("true")));
+        _snap("mainnet depths: step attack (depth 73, first leaf)");
     }
 }
