@@ -15,6 +15,7 @@ contract MockStepVerifier is IStepVerifier {
     /// @notice The absolute pre-state is unavailable (set by the test).
     error NoPrestate();
 
+    /// @notice Whether `lowerPrestate` reverts.
     bool public failPrestate;
 
     /// @notice Makes `lowerPrestate` revert (or not).
