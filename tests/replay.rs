@@ -1,8 +1,10 @@
 //! Replaying the engine simulator's game transcripts (`docs/spec/game.md` §8.4, the JSON of
-//! `refute simulate --transcript`) through the compiled `DisputeGameFactory` and `DisputeGame`
-//! in an [`InProcessEvm`]: every action is sent by its actor at its time, and the contract must
-//! accept exactly what the model accepted, reject the rest with the custom error the transcript
-//! names, and end with the same claims, status and credits.
+//! `refute simulate --transcript`) through the compiled `Proposals`, `DisputeGameFactory` and
+//! `DisputeGame` in an [`InProcessEvm`]: the proposer posts the root as a proposal on the
+//! transcript's anchor, a challenger opens its game, every action is sent by its actor at its
+//! time, and the contract must accept exactly what the model accepted, reject the rest with the
+//! custom error the transcript names, and end with the same claims, status and credits; the
+//! proposal then finalizes (the defender won) or is invalidated (the challenger won).
 //!
 //! The step verifier is the **test double** `contracts/test/doubles/SyntheticStepVerifier.sol`,
 //! which mirrors the synthetic trace of `refute_engine::game::SyntheticProposal`: only
@@ -13,10 +15,14 @@ use crate::{CallError, InProcessEvm};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::{SolCall, SolConstructor};
 use refute_contracts::{
-    DisputeGame, DisputeGameFactory, DisputeGameFactory::GameParams, doubles::SyntheticStepVerifier,
+    DisputeGame, DisputeGameFactory, DisputeGameFactory::GameParams, Proposals,
+    doubles::SyntheticStepVerifier,
 };
 use serde_json::Value;
 use std::{collections::BTreeMap, fmt::Write as _};
+
+/// Who opens the games (any account may).
+const CHALLENGER: Address = Address::repeat_byte(0xc4);
 
 /// Gas used per kind of accepted action, intrinsic gas included: (count, total, max).
 pub type GasStats = BTreeMap<String, (u64, u64, u64)>;
@@ -89,6 +95,8 @@ fn status_number(name: &str) -> u8 {
 pub struct ContractReplay {
     evm: InProcessEvm,
     factory: Address,
+    /// `Proposals` per anchor (its genesis output root).
+    proposals: BTreeMap<B256, Address>,
     errors: BTreeMap<[u8; 4], String>,
     /// Gas per kind of accepted action so far.
     pub gas: GasStats,
@@ -118,7 +126,13 @@ impl ContractReplay {
         let args = DisputeGameFactory::constructorCall { params_: params, verifier };
         let factory =
             deploy(&mut evm, [DisputeGameFactory::BYTECODE.to_vec(), args.abi_encode()].concat());
-        Self { evm, factory, errors: error_names(), gas: GasStats::new() }
+        Self {
+            evm,
+            factory,
+            proposals: BTreeMap::new(),
+            errors: error_names(),
+            gas: GasStats::new(),
+        }
     }
 
     fn send(
@@ -158,17 +172,23 @@ impl ContractReplay {
         let anchor = b256(t, "anchor");
         let bond0 =
             U256::from(self.view(self.factory, &DisputeGameFactory::rootBondCall {}, created_at));
-        let create = DisputeGameFactory::createCall {
-            rootClaim: root,
-            anchor,
-            batchHash: B256::ZERO,
-            proposer,
+        let proposals = self.proposals_on(anchor);
+        let propose = Proposals::proposeCall {
+            parent: U256::ZERO,
+            batch: Bytes::from(root.to_vec()),
+            outputRoot: root,
         };
         let (out, gas) = self
-            .send(proposer, self.factory, create.abi_encode(), bond0, created_at)
-            .expect("the factory creates the game");
-        record_gas(&mut self.gas, "create game", gas);
-        let game = DisputeGameFactory::createCall::abi_decode_returns(&out).expect("an address");
+            .send(proposer, proposals, propose.abi_encode(), bond0, created_at)
+            .expect("the proposer posts the root");
+        record_gas(&mut self.gas, "propose", gas);
+        let id = Proposals::proposeCall::abi_decode_returns(&out).expect("an id");
+        let challenge = Proposals::challengeCall { id };
+        let (out, gas) = self
+            .send(CHALLENGER, proposals, challenge.abi_encode(), U256::ZERO, created_at)
+            .expect("the challenge opens the game");
+        record_gas(&mut self.gas, "challenge (creates the game)", gas);
+        let game = Proposals::challengeCall::abi_decode_returns(&out).expect("an address");
 
         for (n, action) in t["actions"].as_array().expect("actions").iter().enumerate() {
             let time = u(action, "time");
@@ -257,7 +277,46 @@ impl ContractReplay {
             }
         }
         self.check_final(game, t, &mut diffs);
+        self.check_proposal(proposals, id, t, &mut diffs);
         diffs
+    }
+
+    /// `Proposals` with the transcripts' anchor as its genesis output root (deployed once).
+    fn proposals_on(&mut self, anchor: B256) -> Address {
+        if let Some(address) = self.proposals.get(&anchor) {
+            return *address;
+        }
+        let args = Proposals::constructorCall {
+            factory: self.factory,
+            challengeWindow: 86_400,
+            genesisOutputRoot: anchor,
+        };
+        let code = [Proposals::BYTECODE.to_vec(), args.abi_encode()].concat();
+        let address = deploy(&mut self.evm, code);
+        self.proposals.insert(anchor, address);
+        address
+    }
+
+    /// The proposal follows its game: final when the defender won, invalidated when the
+    /// challenger won, and not the other way round.
+    fn check_proposal(&mut self, proposals: Address, id: U256, t: &Value, diffs: &mut Vec<String>) {
+        let time = t["actions"].as_array().and_then(|a| a.last()).map_or(0, |a| u(a, "time")) + 1;
+        let defender_won = status_number(s(t, "status")) == 2;
+        let finalize = Proposals::finalizeCall { id }.abi_encode();
+        let invalidate = Proposals::invalidateCall { id }.abi_encode();
+        let (right, wrong) =
+            if defender_won { (finalize, invalidate) } else { (invalidate, finalize) };
+        if self.send(CHALLENGER, proposals, wrong, U256::ZERO, time).is_ok() {
+            diffs.push(format!("proposal {id}: settled against its game ({})", t["status"]));
+        }
+        if let Err(e) = self.send(CHALLENGER, proposals, right, U256::ZERO, time) {
+            diffs.push(format!("proposal {id}: cannot follow its game ({}): {e:?}", t["status"]));
+        }
+        let state = self.view(proposals, &Proposals::proposalCall { id }, time).state;
+        let expected = if defender_won { 2 } else { 3 }; // FINALIZED, INVALIDATED
+        if state != expected {
+            diffs.push(format!("proposal {id}: state {state}, expected {expected}"));
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

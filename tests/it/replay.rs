@@ -1,7 +1,8 @@
 //! The dispute game contract against the engine's model (issue 6): transcripts of complete
 //! simulated games (`refute_engine::game::simulate`, the games `refute simulate --synthetic`
-//! plays) replayed through the compiled contracts by [`refute_tests::replay`]. The step verifier
-//! is the synthetic-trace **test double** (see that module).
+//! plays) replayed through the compiled contracts by [`refute_tests::replay`], each game opened
+//! by challenging a proposal and its proposal settled by the outcome. The step verifier is the
+//! synthetic-trace **test double** (see that module).
 
 use rayon::prelude::*;
 use refute_engine::game::{
