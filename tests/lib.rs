@@ -9,6 +9,8 @@
 //! Test support only; nothing here is used by refute itself. Tests that need a real node
 //! (anvil) spawn it themselves and kill it on drop.
 
+pub mod replay;
+
 use alloy_primitives::{Address, Bytes, U256, address};
 use alloy_sol_types::SolCall;
 use revm::{
@@ -24,7 +26,15 @@ use revm::{
 #[derive(Debug)]
 pub struct InProcessEvm {
     db: CacheDB<EmptyDB>,
-    nonce: u64,
+}
+
+/// A transaction that succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Executed {
+    /// The returned data (a created contract's address for a creation).
+    pub output: Bytes,
+    /// The gas the transaction used, intrinsic gas included.
+    pub gas_used: u64,
 }
 
 /// The outcome of a call that did not succeed.
@@ -45,7 +55,7 @@ impl InProcessEvm {
         let mut db = CacheDB::new(EmptyDB::default());
         let balance = U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18u64));
         db.insert_account_info(Self::SENDER, AccountInfo { balance, ..AccountInfo::default() });
-        Self { db, nonce: 0 }
+        Self { db }
     }
 
     /// Deploys `creation_code` and returns the new contract's address.
@@ -98,19 +108,100 @@ impl InProcessEvm {
     }
 
     fn transact(&mut self, kind: TxKind, data: Bytes) -> Result<ExecutionResult, CallError> {
+        let tx =
+            TxEnv { caller: Self::SENDER, kind, data, gas_limit: 16_000_000, ..TxEnv::default() };
+        // Nonces are not checked, so these calls mix with `transact_at`'s; creations still
+        // take their address from the account's nonce in the state.
+        let mut cfg = CfgEnv::new_with_spec(SpecId::CANCUN);
+        cfg.disable_nonce_check = true;
+        let mut evm = Context::mainnet().with_cfg(cfg).with_db(&mut self.db).build_mainnet();
+        evm.transact_commit(tx).map_err(|e| CallError::Halt(e.to_string()))
+    }
+
+    /// Sets `account`'s balance to `wei`.
+    pub fn set_balance(&mut self, account: Address, wei: U256) {
+        use revm::Database;
+        let mut info = self.db.basic(account).ok().flatten().unwrap_or_default();
+        info.balance = wei;
+        self.db.insert_account_info(account, info);
+    }
+
+    /// The balance of `account`, in wei.
+    pub fn balance(&mut self, account: Address) -> U256 {
+        use revm::Database;
+        self.db.basic(account).ok().flatten().map(|i| i.balance).unwrap_or_default()
+    }
+
+    /// One committed transaction from `caller` (any account; nonces are not checked) to `to`
+    /// (or a creation when `None`) sending `value` wei, in a block with timestamp `timestamp`
+    /// seconds. Returns the output (the new address's 20 bytes for a creation) and the gas
+    /// the transaction used, intrinsic gas included.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Revert`] with the revert data, or [`CallError::Halt`].
+    pub fn transact_at(
+        &mut self,
+        caller: Address,
+        to: Option<Address>,
+        data: Bytes,
+        value: U256,
+        timestamp: u64,
+    ) -> Result<Executed, CallError> {
         let tx = TxEnv {
-            caller: Self::SENDER,
-            kind,
+            caller,
+            kind: to.map_or(TxKind::Create, TxKind::Call),
             data,
-            nonce: self.nonce,
+            value,
             gas_limit: 16_000_000,
             ..TxEnv::default()
         };
-        let cfg = CfgEnv::new_with_spec(SpecId::CANCUN);
-        let mut evm = Context::mainnet().with_cfg(cfg).with_db(&mut self.db).build_mainnet();
+        let mut cfg = CfgEnv::new_with_spec(SpecId::CANCUN);
+        cfg.disable_nonce_check = true;
+        let mut evm = Context::mainnet()
+            .with_cfg(cfg)
+            .modify_block_chained(|block| {
+                block.timestamp = U256::from(timestamp);
+                block.number = U256::from(timestamp / 12);
+            })
+            .with_db(&mut self.db)
+            .build_mainnet();
         let result = evm.transact_commit(tx).map_err(|e| CallError::Halt(e.to_string()))?;
-        self.nonce += 1;
-        Ok(result)
+        let gas_used = result.tx_gas_used();
+        match result {
+            ExecutionResult::Success { output, .. } => {
+                let output = match output.address() {
+                    Some(address) => Bytes::copy_from_slice(address.as_slice()),
+                    None => output.into_data(),
+                };
+                Ok(Executed { output, gas_used })
+            }
+            ExecutionResult::Revert { output, .. } => Err(CallError::Revert(output)),
+            ExecutionResult::Halt { reason, .. } => Err(CallError::Halt(format!("{reason:?}"))),
+        }
+    }
+
+    /// A read-only call from [`Self::SENDER`] at `timestamp`, decoded (its state changes are
+    /// committed too, which a `view` function has none of).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Self::transact_at`], and [`CallError::Halt`] for undecodable output.
+    pub fn view_at<C: SolCall>(
+        &mut self,
+        to: Address,
+        call: &C,
+        timestamp: u64,
+    ) -> Result<C::Return, CallError> {
+        let out = self.transact_at(
+            Self::SENDER,
+            Some(to),
+            call.abi_encode().into(),
+            U256::ZERO,
+            timestamp,
+        )?;
+        C::abi_decode_returns(&out.output)
+            .map_err(|e| CallError::Halt(format!("bad return data: {e}")))
     }
 }
 

@@ -11,8 +11,18 @@
 //! game rules): it asks the engine. EVM work runs in `spawn_blocking`, never on the async
 //! runtime's threads. Secrets (private keys) are never logged.
 //!
-//! The library is still small: the watchtower arrives with its issue. The binary `refute`
-//! lives in `src/main.rs` with one module per subcommand under `src/cli/`.
+//! The library is still small: a blocking L1 client ([`L1Client`]: JSON-RPC over HTTP, local
+//! EIP-1559 signing, receipts) and the contracts' deployer ([`deploy()`]); the watchtower
+//! arrives with its issue. The binary `refute` lives in `src/main.rs` with one module per
+//! subcommand under `src/cli/`.
+
+mod deploy;
+mod error;
+mod l1;
+
+pub use deploy::{DeployConfig, Deployment, deploy};
+pub use error::{Error, Result};
+pub use l1::{HttpRpc, L1Client, Receipt, Signer};
 
 /// The environment variable prefix of every operator setting (`REFUTE_LOG`, `REFUTE_ETH_TESTS`,
 /// ...). Precedence, lowest first: defaults, TOML file (once there is one), environment, flags.

@@ -66,8 +66,4 @@ contract LibPositionTest is TestBase {
             LibPosition.traceIndex(d, maxDepth) > LibPosition.traceIndex(p, maxDepth), "defend"
         );
     }
-
-    function bound(uint256 x, uint256 lo, uint256 hi) internal pure returns (uint256) {
-        return lo + x % (hi - lo + 1);
-    }
 }

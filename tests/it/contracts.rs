@@ -89,3 +89,79 @@ proptest! {
         }
     }
 }
+
+/// Game parameters near and across every bound of §1.1 (about half of them valid).
+fn any_params() -> impl Strategy<Value = refute_engine::game::GameParams> {
+    let depths =
+        prop_oneof![(2u8..=125).prop_flat_map(|max| (Just(max), 1..max)), (0u8..=130, 0u8..=130),];
+    let clocks = prop_oneof![
+        Just(302_400u64),
+        1u64..=4_000,
+        Just(u64::from(u32::MAX)),
+        Just(u64::from(u32::MAX) + 1),
+    ]
+    .prop_flat_map(|max| (Just(max), 0..=max, 0..=max, 0..=max));
+    let bonds = prop_oneof![0u128..=1_000_000, Just(80_000_000_000_000_000u128), any::<u128>()];
+    let growth = prop_oneof![10_000u32..=100_000, 9_990u32..=10_010, 99_990u32..=100_010];
+    (depths, clocks, bonds, growth).prop_map(
+        |((max_depth, split_depth), (max_clock, ext, split_ext, step_ext), base_bond, bps)| {
+            refute_engine::game::GameParams {
+                max_depth,
+                split_depth,
+                max_clock_duration: max_clock,
+                clock_extension: ext,
+                split_clock_extension: split_ext,
+                step_clock_extension: step_ext,
+                base_bond,
+                bond_growth_bps: bps,
+            }
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// `DisputeGameFactory`'s parameter check (`LibGameParams.validate`) accepts exactly the
+    /// parameters the engine's `GameParams::validate` accepts (plus §11.1's 32-bit clock), and a
+    /// game it creates charges `GameParams::bond` at every depth.
+    #[test]
+    fn solidity_params_and_bonds_match_the_engine(params in any_params(), depth in 0u8..=130) {
+        use alloy_primitives::{B256, U256};
+        use alloy_sol_types::{SolCall, SolConstructor};
+        use refute_contracts::{DisputeGame, DisputeGameFactory};
+        let mut evm = InProcessEvm::new();
+        let args = DisputeGameFactory::constructorCall {
+            params_: DisputeGameFactory::GameParams {
+                maxDepth: params.max_depth,
+                splitDepth: params.split_depth,
+                maxClockDuration: params.max_clock_duration,
+                clockExtension: params.clock_extension,
+                splitClockExtension: params.split_clock_extension,
+                stepClockExtension: params.step_clock_extension,
+                baseBond: params.base_bond,
+                bondGrowthBps: params.bond_growth_bps,
+            },
+            verifier: Address::ZERO,
+        };
+        let code = [DisputeGameFactory::BYTECODE.to_vec(), args.abi_encode()].concat();
+        let deployed = evm.deploy(&code.into());
+        let engine_ok = params.validate().is_ok() && params.max_clock_duration <= u64::from(u32::MAX);
+        prop_assert_eq!(deployed.is_ok(), engine_ok, "{:?}", params);
+        let Ok(factory) = deployed else { return Ok(()) };
+        let bond0 = U256::from(params.bond(0).unwrap());
+        let create = DisputeGameFactory::createCall {
+            rootClaim: B256::ZERO, anchor: B256::ZERO, batchHash: B256::ZERO, proposer: Address::ZERO,
+        };
+        evm.set_balance(InProcessEvm::SENDER, U256::MAX >> 2);
+        let out = evm
+            .transact_at(InProcessEvm::SENDER, Some(factory), create.abi_encode().into(), bond0, 1)
+            .expect("creates a game");
+        let game = DisputeGameFactory::createCall::abi_decode_returns(&out.output).unwrap();
+        let got = evm.call(game, &DisputeGame::bondCall { depth });
+        match params.bond(depth) {
+            Ok(expected) => prop_assert_eq!(got.unwrap(), U256::from(expected)),
+            Err(_) => prop_assert!(got.is_err()),
+        }
+    }
+}

@@ -2,4 +2,5 @@
 
 mod conformance;
 mod contracts;
+mod replay;
 mod trace;

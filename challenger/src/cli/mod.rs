@@ -2,6 +2,7 @@
 //! subcommand.
 
 mod conformance;
+mod deploy;
 mod logging;
 mod simulate;
 
@@ -19,6 +20,7 @@ use std::process::ExitCode;
   refute blockchaintest ../shared/ethereum-tests/BlockchainTests/ValidBlocks
   refute conformance ../shared/ethereum-tests/GeneralStateTests --steps all
   refute simulate --games 10000 --seed 1
+  refute deploy --rpc-url http://127.0.0.1:8545 --private-key $KEY --verifier 0x...
   REFUTE_LOG=debug refute --log-format json statetest GeneralStateTests/stExample/add11.json
 
 Environment: every option that an operator sets has a REFUTE_* variable (shown as [env: ...]);
@@ -41,6 +43,8 @@ enum Command {
     Conformance(conformance::ConformanceArgs),
     /// Play complete dispute games of the honest player against adversaries.
     Simulate(simulate::SimulateArgs),
+    /// Deploy the L1 contracts (dispute game factory and proposals) to a JSON-RPC L1.
+    Deploy(deploy::DeployArgs),
 }
 
 /// Parses the command line, runs the command and maps its outcome to the process exit code:
@@ -56,6 +60,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Blockchaintest(args) => conformance::run_blockchain_tests(&args),
         Command::Conformance(args) => conformance::run_conformance(&args),
         Command::Simulate(args) => simulate::run_simulate(&args),
+        Command::Deploy(args) => deploy::run_deploy(&args),
     };
     match outcome {
         Ok(code) => code,

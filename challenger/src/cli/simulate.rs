@@ -6,7 +6,7 @@ use eyre::WrapErr;
 use rayon::prelude::*;
 use refute_engine::{
     game::{
-        GameParams, RecordedProposal, StepTrace, StepVerifier, SyntheticProposal, TopTrace,
+        GameParams, RecordedProposal, StepTrace, StepVerifier, TopTrace,
         adversary::Strategy,
         simulate::{self, SimConfig, Summary},
     },
@@ -51,16 +51,12 @@ pub(crate) struct SimulateArgs {
     workloads: Option<PathBuf>,
 }
 
-/// The split depth of simulated games: 16 transaction-level leaves for 4 (or 5) transactions.
-const SPLIT_DEPTH: u8 = 4;
-
 /// Runs `refute simulate`.
 pub(crate) fn run_simulate(args: &SimulateArgs) -> eyre::Result<ExitCode> {
     let strategies =
         if args.adversaries.is_empty() { Strategy::ALL.to_vec() } else { args.adversaries.clone() };
     if args.synthetic {
-        let proposal = SyntheticProposal::new(args.seed, &[200, 37, 0, 511, 90]);
-        let params = params_for(511)?;
+        let (params, proposal) = simulate::synthetic_setup(args.seed)?;
         return play_all(args, strategies, params, &proposal, &proposal.verifier());
     }
     let root = match &args.workloads {
@@ -69,7 +65,7 @@ pub(crate) fn run_simulate(args: &SimulateArgs) -> eyre::Result<ExitCode> {
     };
     let started = Instant::now();
     let proposal = RecordedProposal::demo(&root).wrap_err("recording the demo proposal")?;
-    let params = params_for(proposal.max_len())?;
+    let params = simulate::params_for(proposal.max_len())?;
     tracing::info!(
         target: "refute::simulate",
         transactions = proposal.len(),
@@ -80,12 +76,6 @@ pub(crate) fn run_simulate(args: &SimulateArgs) -> eyre::Result<ExitCode> {
         "recorded the proposal"
     );
     play_all(args, strategies, params, &proposal, &proposal.verifier())
-}
-
-/// Mainnet-scale clocks and bonds with a lower level just wide enough for `max_len` steps.
-fn params_for(max_len: u64) -> eyre::Result<GameParams> {
-    let lower_depth = (64 - max_len.leading_zeros()) as u8;
-    Ok(GameParams::new(SPLIT_DEPTH + 1 + lower_depth, SPLIT_DEPTH)?)
 }
 
 #[allow(clippy::print_stdout)]

@@ -1,7 +1,7 @@
 //! The `refute` binary as a user runs it.
 
 use assert_cmd::Command;
-use refute_tests::corpus_or_skip;
+use refute_tests::{corpus_or_skip, replay::ContractReplay};
 
 fn refute() -> Command {
     let mut cmd = Command::cargo_bin("refute").expect("the refute binary is built");
@@ -93,6 +93,11 @@ fn simulate_plays_games_and_writes_a_transcript() {
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(transcript["honest_won"], true);
     assert!(transcript["actions"].as_array().is_some_and(|a| !a.is_empty()));
+    // The transcript replays through the compiled contracts with the model's outcome
+    // (`refute_tests::replay`, over the synthetic-trace verifier double).
+    let lengths = refute_engine::game::simulate::SYNTHETIC_LENGTHS;
+    let disagreements = ContractReplay::new(&transcript["params"], &lengths).replay(&transcript);
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
     // An unknown adversary is a usage error.
     let out = refute().args(["simulate", "--adversaries", "nobody"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

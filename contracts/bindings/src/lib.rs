@@ -9,6 +9,9 @@
 //! compiles them with the pinned solc and exports one JSON per contract. This crate reads only
 //! those JSON files, so `cargo build` never needs node, forge or solc; the test command fails
 //! when the committed artifacts differ from a fresh compile. It holds no logic of its own.
+//!
+//! Contracts: [`DisputeGame`], [`DisputeGameFactory`], [`Proposals`], [`IStepVerifier`],
+//! [`PositionLens`]; test doubles in [`doubles`].
 
 #![allow(missing_docs)] // the `sol!` expansions carry the contracts' NatSpec, not Rust docs
 
@@ -18,3 +21,43 @@ alloy_sol_types::sol!(
     PositionLens,
     "../artifacts/PositionLens.json"
 );
+
+alloy_sol_types::sol!(
+    /// One bisection dispute game (`contracts/src/DisputeGame.sol`, docs/spec/game.md).
+    #[sol(all_derives)]
+    DisputeGame,
+    "../artifacts/DisputeGame.json"
+);
+
+alloy_sol_types::sol!(
+    /// Creates and lists dispute games (`contracts/src/DisputeGameFactory.sol`).
+    #[sol(all_derives)]
+    DisputeGameFactory,
+    "../artifacts/DisputeGameFactory.json"
+);
+
+alloy_sol_types::sol!(
+    /// Proposals, the challenge window and finalization (`contracts/src/Proposals.sol`).
+    #[sol(all_derives)]
+    Proposals,
+    "../artifacts/Proposals.json"
+);
+
+alloy_sol_types::sol!(
+    /// The interface the game calls for the lower level (`contracts/src/interfaces/IStepVerifier.sol`).
+    #[sol(all_derives)]
+    IStepVerifier,
+    "../artifacts/IStepVerifier.json"
+);
+
+/// Test doubles compiled from `contracts/test/doubles/`: for tests only, never deployed by
+/// refute's deployment code.
+pub mod doubles {
+    alloy_sol_types::sol!(
+        /// TEST DOUBLE: the engine's synthetic step verifier (hash chains, not EVM steps),
+        /// `contracts/test/doubles/SyntheticStepVerifier.sol`.
+        #[sol(all_derives)]
+        SyntheticStepVerifier,
+        "../artifacts/doubles/SyntheticStepVerifier.json"
+    );
+}

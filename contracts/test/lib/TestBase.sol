@@ -16,6 +16,12 @@ interface Vm {
     function warp(uint256 newTimestamp) external;
     function deal(address account, uint256 newBalance) external;
     function prank(address msgSender) external;
+    function assertEq(address left, address right, string calldata err) external pure;
+    function assertFalse(bool condition, string calldata err) external pure;
+    function assertLe(uint256 left, uint256 right, string calldata err) external pure;
+    function assertLt(uint256 left, uint256 right, string calldata err) external pure;
+    function assertGe(uint256 left, uint256 right, string calldata err) external pure;
+    function label(address account, string calldata newLabel) external;
 }
 
 /// @notice Base contract for refute's forge tests: the cheatcode handle and assertions.
@@ -33,5 +39,26 @@ abstract contract TestBase {
 
     function assertTrue(bool condition, string memory err) internal pure {
         vm.assertTrue(condition, err);
+    }
+
+    function assertEq(address left, address right, string memory err) internal pure {
+        vm.assertEq(left, right, err);
+    }
+
+    function assertEq(bool left, bool right, string memory err) internal pure {
+        vm.assertEq(left, right, err);
+    }
+
+    function assertFalse(bool condition, string memory err) internal pure {
+        vm.assertFalse(condition, err);
+    }
+
+    function assertLe(uint256 left, uint256 right, string memory err) internal pure {
+        vm.assertLe(left, right, err);
+    }
+
+    /// `x` mapped into `[lo, hi]` (Foundry's `bound`, without forge-std).
+    function bound(uint256 x, uint256 lo, uint256 hi) internal pure returns (uint256) {
+        return lo + x % (hi - lo + 1);
     }
 }

@@ -217,3 +217,36 @@ pub enum GameError {
     #[error("the trace cannot answer: {0}")]
     Trace(#[source] crate::Error),
 }
+
+impl GameError {
+    /// The rule's name: the variant's name, which is also the name of the contract's custom
+    /// error for it (`contracts/src/lib/Errors.sol`), as transcripts record rejections.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::InvalidParams(_) => "InvalidParams",
+            Self::GameNotInProgress => "GameNotInProgress",
+            Self::GameNotResolved => "GameNotResolved",
+            Self::UnknownClaim { .. } => "UnknownClaim",
+            Self::MaxDepthReached { .. } => "MaxDepthReached",
+            Self::NotAtMaxDepth { .. } => "NotAtMaxDepth",
+            Self::CannotDefendRoot { .. } => "CannotDefendRoot",
+            Self::SplitRootMismatch { .. } => "SplitRootMismatch",
+            Self::WrongBond { .. } => "WrongBond",
+            Self::ClockExpired { .. } => "ClockExpired",
+            Self::ClockNotExpired { .. } => "ClockNotExpired",
+            Self::TimeBeforeClaim { .. } => "TimeBeforeClaim",
+            Self::DuplicateClaim { .. } => "DuplicateClaim",
+            Self::DuplicateStep { .. } => "DuplicateStep",
+            Self::DefendLastLeaf { .. } => "DefendLastLeaf",
+            Self::ValidStep { .. } => "ValidStep",
+            Self::InvalidStep { .. } => "InvalidStep",
+            Self::AlreadyResolved { .. } => "AlreadyResolved",
+            Self::OutOfOrderResolution { .. } => "OutOfOrderResolution",
+            Self::RootNotResolved => "RootNotResolved",
+            Self::NoCredit { .. } => "NoCredit",
+            Self::MissingTraceAncestor { .. } => "MissingTraceAncestor",
+            Self::Prestate { .. } => "Prestate",
+            Self::Trace(_) => "Trace",
+        }
+    }
+}

@@ -24,6 +24,36 @@ pub const HONEST: Address = Address::new([0x11; 20]);
 /// The time the simulated games start at, in seconds (2023-11-14).
 pub const START: u64 = 1_700_000_000;
 
+/// The step counts of the synthetic proposal `refute simulate --synthetic` plays: five
+/// transactions, one of them empty and one at the lower level's full width.
+pub const SYNTHETIC_LENGTHS: [u64; 5] = [200, 37, 0, 511, 90];
+
+/// The split depth of simulated games: 16 transaction-level leaves for 4 (or 5) transactions.
+pub const SPLIT_DEPTH: u8 = 4;
+
+/// Mainnet-scale clocks and bonds ([`GameParams::new`]) at [`SPLIT_DEPTH`], with a lower level
+/// just wide enough for `max_len` steps.
+///
+/// # Errors
+///
+/// [`GameError::InvalidParams`] when `max_len` needs a tree deeper than §1 allows.
+pub fn params_for(max_len: u64) -> GameResult<GameParams> {
+    let lower_depth = (64 - max_len.leading_zeros()) as u8;
+    GameParams::new(SPLIT_DEPTH.saturating_add(1).saturating_add(lower_depth), SPLIT_DEPTH)
+}
+
+/// The synthetic game of `refute simulate --synthetic --seed SEED`: the proposal of
+/// [`SYNTHETIC_LENGTHS`] from an anchor derived from `seed`, and its parameters (max depth
+/// 14, split depth 4).
+///
+/// # Errors
+///
+/// As for [`params_for`].
+pub fn synthetic_setup(seed: u64) -> GameResult<(GameParams, super::SyntheticProposal)> {
+    let proposal = super::SyntheticProposal::new(seed, &SYNTHETIC_LENGTHS);
+    Ok((params_for(SYNTHETIC_LENGTHS.into_iter().max().unwrap_or(0))?, proposal))
+}
+
 /// The most ticks a game may take before the simulator calls it stuck.
 const MAX_TICKS: u32 = 20_000;
 
@@ -438,6 +468,9 @@ pub struct Action {
     /// The rejection, if the game rejected it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
+    /// The rejection's rule, [`GameError::name`]: the contract's custom error of that name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
 }
 
 /// What an action did.
@@ -632,7 +665,8 @@ impl Transcript {
             },
         };
         let rejected = result.as_ref().err().map(ToString::to_string);
-        self.actions.push(Action { time: now, actor, kind, rejected });
+        let error = result.as_ref().err().map(GameError::name);
+        self.actions.push(Action { time: now, actor, kind, rejected, error });
     }
 
     fn finish<V: StepVerifier>(&mut self, game: &Game<V>, honest_won: bool) {
