@@ -656,7 +656,8 @@ impl Step<'_> {
             pushed = U256::ZERO;
             if success {
                 output = Bytes32Tree { len: 0, root: WordTree::empty().root() };
-                match self.deposit(exit.output)? {
+                let mut nodes = self.witness.tries.overlay();
+                match self.deposit(exit.output, &mut nodes)? {
                     Some(cost) => {
                         left -= cost;
                         pushed = U256::from_be_slice(self.frame.address.as_slice());
@@ -683,7 +684,11 @@ impl Step<'_> {
     /// instead — more than 24,576 bytes (EIP-170), a first byte 0xEF (EIP-3541), or too
     /// little gas for the deposit (EIP-2). The witness carries the code whole, checked against
     /// the output's root; its hash becomes the account's `code_hash`.
-    pub(super) fn deposit(&mut self, output: Bytes32Tree) -> StepResult<Option<u64>> {
+    pub(super) fn deposit(
+        &mut self,
+        output: Bytes32Tree,
+        nodes: &mut super::TrieWitness,
+    ) -> StepResult<Option<u64>> {
         if output.len as usize > MAX_CODE_SIZE {
             return Ok(None);
         }
@@ -698,16 +703,12 @@ impl Step<'_> {
         }
         let address = self.frame.address;
         let root = self.header.state_root;
-        let account = self
-            .tries()
+        let account = super::Tries { nodes }
             .account(root, address)?
             .ok_or(bad("the created account is missing from the state"))?;
         let account = TrieAccount { code_hash: alloy_primitives::keccak256(code), ..account };
-        self.header.state_root = self.witness.tries.set(
-            root,
-            address_key(address),
-            Some(&alloy_rlp::encode(account)),
-        )?;
+        self.header.state_root =
+            nodes.apply(root, address_key(address), Some(&alloy_rlp::encode(account)))?;
         Ok(Some(cost))
     }
 }

@@ -62,8 +62,11 @@ impl Step<'_> {
         let block = self.block()?;
         let mut success = exit.success;
         let mut left = self.frame.gas;
+        // Every write of the step goes through one overlay: each read after a write needs the
+        // nodes the write made.
+        let mut nodes = self.witness.tries.overlay();
         if matches!(self.frame.kind, FrameKind::Create | FrameKind::Create2) && success {
-            match self.deposit(exit.output)? {
+            match self.deposit(exit.output, &mut nodes)? {
                 Some(cost) => left -= cost,
                 None => (success, left) = (false, 0),
             }
@@ -78,7 +81,6 @@ impl Step<'_> {
         let (gas_used, back, reward) =
             settle_fees(tx.gas_limit, left, self.header.refund, tx.gas_price, block.base_fee)
                 .ok_or(bad("the top frame's gas or the fees are out of range"))?;
-        let mut nodes = self.witness.tries.overlay();
         let mut root = self.header.state_root;
         let origin = or_empty(super::Tries { nodes: &nodes }.account(root, tx.origin)?);
         let balance = origin.balance.checked_add(back).ok_or(bad("balance overflow"))?;
