@@ -113,7 +113,11 @@ impl Reference {
 impl<CTX: ContextTr> Inspector<CTX> for Reference {
     fn initialize_interp(&mut self, _interp: &mut Interpreter, _context: &mut CTX) {
         let (kind, window) = if self.frames.is_empty() {
-            (FrameKind::Transaction, (0, 0))
+            // A creation transaction's frame is a create frame (spec §6.4).
+            match self.next.take() {
+                Some((FrameKind::Create, _)) => (FrameKind::Create, (0, 0)),
+                _ => (FrameKind::Transaction, (0, 0)),
+            }
         } else {
             self.next.take().expect("a call or create before a nested frame")
         };

@@ -338,6 +338,12 @@ impl StepChecker {
                 let kind = "transaction without a frame (spec §8)".to_owned();
                 *self.report.unsupported.entry(kind).or_default() += 1;
             }
+            None if self.world.is_some() && self.selection == StepSelection::All => {
+                // Every step checked, yet the end was not reached: say so (a sample need not
+                // check the top frame's last step).
+                let kind = "transaction end not reached".to_owned();
+                *self.report.unsupported.entry(kind).or_default() += 1;
+            }
             None => {}
         }
         self.report
