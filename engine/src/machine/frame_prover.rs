@@ -291,8 +291,12 @@ impl<'c> BoundaryRun<'c> {
                 if creating && exit.success && exit.output.len as usize <= MAX_CODE_SIZE {
                     witness.data = Some(self.buffer_bytes(exit.output.len).into());
                 }
+                let top_accumulators = self.frame.accumulators;
+                if !self.end_transaction(&exit, &tx)? {
+                    // A failure restores the checkpoint: its accumulators are the ones read.
+                    witness.accumulators = Some(top_accumulators);
+                }
                 self.cut_tries(&mut witness)?;
-                self.end_transaction(&exit, &tx)?;
             }
             Some(Pending::TxEnd(end)) if !self.state.status.is_final() => {
                 let selfdestructed = !self.items.selfdestructs.is_empty();
@@ -773,8 +777,9 @@ impl<'c> BoundaryRun<'c> {
         Ok(())
     }
 
-    /// The end step (the executor's `Step::end_transaction`).
-    fn end_transaction(&mut self, exit: &FrameExit, tx: &TxContext) -> Result<()> {
+    /// The end step (the executor's `Step::end_transaction`); whether the transaction
+    /// succeeded.
+    fn end_transaction(&mut self, exit: &FrameExit, tx: &TxContext) -> Result<bool> {
         let top = self.frame.clone();
         let snapshot = &top.snapshot;
         let output = if exit.output.len == 0 {
@@ -823,7 +828,7 @@ impl<'c> BoundaryRun<'c> {
         }
         self.ended = true;
         self.conclude(TxEnd { success, gas_used });
-        Ok(())
+        Ok(success)
     }
 
     /// A deletion step (the executor's `Step::deletion_step`): pops the last selfdestruct or,

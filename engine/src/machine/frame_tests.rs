@@ -728,3 +728,31 @@ fn the_identity_precompile_returns_its_input_buffer_without_carrying_it() {
     // Memory 6, static 100, and 15 + 3·2 = 21 for the identity.
     assert_eq!(caller.gas, 100_000 - 106 - 21);
 }
+
+#[test]
+fn a_failure_drops_the_frames_touches_and_an_empty_coinbase_is_deleted() {
+    let codes = codes();
+    // The top frame touched EMPTY, then failed: the touch goes with the checkpoint (whose
+    // accumulators are empty), and nothing is deleted.
+    let mut r = ended(world(), &codes, FrameExit::empty(false), 0, 0);
+    let top = r.checkpoint_now_for_test();
+    r.frame.checkpoint = top;
+    r.frame.snapshot.checkpoint = top.hash();
+    r.touch_for_test(EMPTY);
+    let witnesses = steps(&mut r);
+    assert_eq!(witnesses.len(), 1, "the end step only");
+    assert_eq!(r.header().expect("header").status, Status::Failed);
+    assert!(account(&r, EMPTY).is_some(), "its touch was undone");
+    // A zero priority fee (price = base fee 7) leaves an existing empty coinbase touched by
+    // the payment: EIP-161 deletes it.
+    let mut world = world();
+    world.put_account(COINBASE, Some(alloy_trie::TrieAccount::default())).expect("coinbase");
+    let mut r = ended(world, &codes, FrameExit::empty(true), 50_000, 0);
+    let tx = TxContext { gas_price: U256::from(7), ..tx() };
+    r.tx = Some(tx);
+    r.state.tx_hash = tx.hash();
+    let witnesses = steps(&mut r);
+    assert_eq!(witnesses.len(), 2, "the end step and the coinbase's deletion");
+    assert_eq!(r.header().expect("header").status, Status::Succeeded);
+    assert_eq!(account(&r, COINBASE), None);
+}

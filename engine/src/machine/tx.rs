@@ -55,7 +55,8 @@ impl Step<'_> {
     /// top frame's checkpoint; the sender is paid `(left + refund) × gas_price` and the
     /// coinbase `gas_used × (gas_price − base_fee)`, where `refund = min(refund counter,
     /// used / 5)` (EIP-3529); a coinbase left existing and empty is appended to the touched
-    /// chain (EIP-161). The frame is gone (`frame_hash = 0`); [`TxEnd`] is pending while
+    /// chain (EIP-161). The witness's accumulators are those after the restore (the
+    /// checkpoint's on failure). The frame is gone (`frame_hash = 0`); [`TxEnd`] is pending while
     /// deletions remain, and the state is final when none do.
     pub(super) fn end_transaction(&mut self, exit: &FrameExit) -> StepResult<()> {
         let tx = self.tx()?;
@@ -78,6 +79,9 @@ impl Step<'_> {
             }
             self.restore(&checkpoint);
         }
+        // The accumulators as they stand now: after a failure, the checkpoint's (the witness
+        // carries their preimage).
+        let mut acc = self.accumulators()?;
         let (gas_used, back, reward) =
             settle_fees(tx.gas_limit, left, self.header.refund, tx.gas_price, block.base_fee)
                 .ok_or(bad("the top frame's gas or the fees are out of range"))?;
@@ -96,13 +100,11 @@ impl Step<'_> {
                 Some(&alloy_rlp::encode(account)),
             )?;
         } else if coinbase.as_ref().is_some_and(is_empty) {
-            let mut acc = self.accumulators()?;
             acc.touched = append_address(acc.touched, block.coinbase);
-            self.header.accumulators = acc.hash();
         }
         self.header.state_root = root;
         self.outside_frame = true;
-        self.conclude(TxEnd { success, gas_used }, self.accumulators()?);
+        self.conclude(TxEnd { success, gas_used }, acc);
         Ok(())
     }
 
