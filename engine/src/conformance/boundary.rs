@@ -9,7 +9,7 @@ use crate::{
     Result,
     machine::{
         AccumulatorItems, BoundaryRun, Bytes32Tree, FrameExit, HeldFrame, MicroStepKind, Pending,
-        TxAccumulators, TxEnd, execute,
+        Status, TxAccumulators, TxEnd, execute,
     },
 };
 use alloy_primitives::B256;
@@ -33,6 +33,10 @@ pub(super) struct Counts {
     pub(super) end: u64,
     /// The transaction end's deletion steps.
     pub(super) deletions: u64,
+    /// The transaction's begin step (spec §8.1).
+    pub(super) begin: u64,
+    /// The transaction's access-list steps (spec §8.1).
+    pub(super) access: u64,
 }
 
 impl Counts {
@@ -45,11 +49,15 @@ impl Counts {
             + self.words
             + self.end
             + self.deletions
+            + self.begin
+            + self.access
     }
 
     /// `(suffix, count)` pairs for the report (`CALL/input`, `RETURN/exit`, ...).
-    pub(super) fn named(&self) -> [(&'static str, u64); 7] {
+    pub(super) fn named(&self) -> [(&'static str, u64); 9] {
         [
+            ("tx-begin", self.begin),
+            ("access-list", self.access),
             ("input", self.input),
             ("entry", self.entry),
             ("output", self.output),
@@ -202,4 +210,76 @@ fn resumed(run: &BoundaryRun<'_>, commitment: B256) -> Stopped {
 
 fn unreachable_copy<T>() -> Result<T> {
     Err(crate::Error::UnsupportedStep { opcode: 0, reason: "a pending copy without a frame" })
+}
+
+/// Where the transaction's begin (spec §8.1) stopped.
+#[derive(Clone, Debug)]
+pub(super) enum Begun {
+    /// The begin step found the transaction invalid; the state root is the final state's.
+    Invalid { state_root: B256 },
+    /// The top frame was entered; `commitment` is its state before its first instruction.
+    Entered {
+        commitment: B256,
+        accumulators: TxAccumulators,
+        items: AccumulatorItems,
+        /// The top frame as entered (its checkpoint is the one the transaction restores).
+        frame: Box<HeldFrame>,
+    },
+    /// There was no frame to enter (a callee without code, a precompile, a creation's
+    /// collision): the entry step ended the transaction and the deletions ran.
+    Ended(Final),
+}
+
+/// Drives `run`, a transaction's begin state, through its begin, access-list and entry steps
+/// (and, without a frame, its deletions) to where revm's state can settle it. Errors as for
+/// [`drive`].
+pub(super) fn drive_begin(
+    run: &mut BoundaryRun<'_>,
+    counts: &mut Counts,
+) -> Result<std::result::Result<Begun, String>> {
+    let mut commitment = run.commitment()?;
+    loop {
+        let header = run.header()?;
+        if header.status == Status::Invalid {
+            return Ok(Ok(Begun::Invalid { state_root: header.state_root }));
+        }
+        if header.status.is_final() {
+            let Some(Pending::TxEnd(end)) = run.pending else {
+                return Ok(Err("the prover reached a final state without an end".into()));
+            };
+            let last = Final { commitment, state_root: header.state_root, end };
+            return Ok(Ok(Begun::Ended(last)));
+        }
+        if !run.ended {
+            return Ok(Ok(Begun::Entered {
+                commitment,
+                accumulators: run.accumulators,
+                items: run.items.clone(),
+                frame: Box::new(run.frame.clone()),
+            }));
+        }
+        let slot = match &run.pending {
+            Some(Pending::TxBegin(begin)) => match begin.entry {
+                None => &mut counts.begin,
+                Some(entry) if entry.access.count > 0 => &mut counts.access,
+                Some(_) => &mut counts.entry,
+            },
+            Some(Pending::TxEnd(_)) => &mut counts.deletions,
+            _ => return Ok(Err("the prover left the begin without a frame or an end".into())),
+        };
+        let Some(witness) = run.next_step()? else {
+            return Ok(Err("the prover has no begin step to run".into()));
+        };
+        if witness.state.commitment() != commitment {
+            return Ok(Err("the prover's pre-state differs from the executor's".into()));
+        }
+        commitment = match execute(commitment, &witness) {
+            Ok(next) => next,
+            Err(e) => return Ok(Err(format!("the executor failed on a begin step: {e}"))),
+        };
+        if run.commitment()? != commitment {
+            return Ok(Err("the executor's post-state differs from the prover's".into()));
+        }
+        *slot += 1;
+    }
 }

@@ -60,6 +60,19 @@ pub fn check_state_test_steps(
         Ok(checker) => checker,
         Err(e) => return (Err(e.into()), StepReport::default()),
     };
+    // The transaction as a batch carries it (spec §8.1), in its block: the begin steps are
+    // checked against revm's run of the same transaction from the template.
+    let envelope = case.envelope().map_err(|e| e.to_string());
+    let block_context = {
+        let mut db = State::builder().with_cached_prestate(pre.clone()).build();
+        let mut context = Context::mainnet()
+            .with_cfg(cfg.clone())
+            .with_block(block.clone())
+            .with_tx(tx.clone())
+            .with_db(&mut db);
+        crate::trace::context::contexts(&mut context, alloy_primitives::B256::ZERO).block
+    };
+    let checker = checker.with_envelope(envelope, block_context);
     let mut state = State::builder().with_cached_prestate(pre).with_bundle_update().build();
     let mut evm = Context::mainnet()
         .with_cfg(cfg)

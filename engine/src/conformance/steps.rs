@@ -44,15 +44,15 @@
 //! (the EIP-161/6780 deletions they drive happen at transaction end).
 
 use super::{
-    boundary::{Counts, Final, Stopped, drive},
+    boundary::{Begun, Counts, Final, Stopped, drive, drive_begin},
     world::WorldTracker,
 };
 use crate::Result;
 use crate::machine::{
-    AccumulatorItems, BoundaryRun, Bytes32Tree, Chain, Checkpoint, CodeTree, Contexts, Family,
-    FrameExit, FrameKind, FrameSnapshot, HeldFrame, MachineState, MicroRun, MicroStepKind, OPCODES,
-    Pending, PendingKind, Stack, Status, TxAccumulators, WordTree, WorldView, execute, hash_pair,
-    log_item, reads_world,
+    AccumulatorItems, BlockContext, BoundaryRun, Bytes32Tree, Chain, Checkpoint, CodeTree,
+    Contexts, Family, FrameExit, FrameKind, FrameSnapshot, HeldFrame, MachineState, MicroRun,
+    MicroStepKind, OPCODES, Pending, PendingKind, Stack, Status, TxAccumulators, WordTree, World,
+    WorldView, execute, hash_pair, log_item, reads_world,
 };
 use crate::trace::world::{prove_world, world_contexts};
 use alloy_primitives::{B256, Bytes, Log, U256, keccak256};
@@ -143,6 +143,8 @@ enum Prediction {
     /// The executor ended the frame (STOP or an exceptional halt): revm must end it here,
     /// with success iff `success`.
     Exit { commitment: B256, opcode: u8, pc: u32, success: bool },
+    /// The transaction's begin steps (spec §8.1) entered the top frame: its first state.
+    Begun { commitment: B256, boundary: Counts },
     /// The executor left the frame through its exit step (the prediction for where it went
     /// sits on the caller): revm must end the frame here.
     Left { opcode: u8, pc: u32 },
@@ -258,7 +260,17 @@ pub struct StepChecker {
     last: Option<Final>,
     /// The top frame ended (its end was settled, whether or not the end steps ran).
     top_ended: bool,
+    /// The transaction's begin to check (spec §8.1), until its chain runs.
+    begin: Option<BeginInput>,
     report: StepReport,
+}
+
+/// A transaction's begin, to check: its envelope, its block and the world before it.
+#[derive(Debug)]
+struct BeginInput {
+    envelope: Bytes,
+    block: BlockContext,
+    world: World,
 }
 
 /// What revm reported for the transaction, to check the final state against.
@@ -294,8 +306,119 @@ impl StepChecker {
             top_checkpoint: None,
             last: None,
             top_ended: false,
+            begin: None,
             report: StepReport::default(),
         }
+    }
+
+    /// Checks the transaction's begin too (spec §8.1): from the begin state of the signed
+    /// EIP-2718 `envelope` in `block` (the first of its block), the begin, access-list and
+    /// entry steps must reach revm's first state of the top frame — or, when revm runs no
+    /// frame, its outcome (an invalid transaction: the state unchanged). Call after
+    /// [`Self::with_pre_state`]; without a pre-state nothing is checked. An envelope that
+    /// could not be built (`Err`, the reason) is counted as unsupported.
+    pub fn with_envelope(
+        mut self,
+        envelope: std::result::Result<Bytes, String>,
+        block: BlockContext,
+    ) -> Self {
+        match (envelope, &self.world) {
+            (Ok(envelope), Some(tracker)) => {
+                self.begin = Some(BeginInput { envelope, block, world: tracker.world.overlay() });
+            }
+            (Err(why), Some(_)) => {
+                let kind = format!("transaction without an envelope: {why}");
+                *self.report.unsupported.entry(kind).or_default() += 1;
+            }
+            (_, None) => {}
+        }
+        self
+    }
+
+    /// Runs the transaction's begin chain, once.
+    fn run_begin(&mut self) -> Option<Result<std::result::Result<(Begun, Counts), String>>> {
+        let input = self.begin.take()?;
+        let codes = self.world.as_ref()?.codes();
+        let mut run = BoundaryRun::begin(input.world, codes, input.block, input.envelope, 0);
+        let mut counts = Counts::default();
+        Some(drive_begin(&mut run, &mut counts).map(|r| r.map(|begun| (begun, counts))))
+    }
+
+    /// The transaction's begin when revm started its top frame: the prediction of the frame's
+    /// first state, and the frame as the entry step made it (its checkpoint is the spec's,
+    /// §8.1: revm warms the callee after its own checkpoint, a difference no outcome shows).
+    fn begin_prediction(&mut self) -> Option<(Prediction, HeldFrame)> {
+        match self.run_begin()? {
+            Ok(Ok((Begun::Entered { commitment, accumulators, items, frame }, boundary))) => {
+                self.accumulators = accumulators;
+                self.items = items;
+                Some((Prediction::Begun { commitment, boundary }, *frame))
+            }
+            Ok(Ok((begun, _))) => {
+                self.report.mismatch(format!(
+                    "transaction begin: revm ran the top frame, the executor did not enter it \
+                     ({})",
+                    if matches!(begun, Begun::Invalid { .. }) { "invalid" } else { "no frame" }
+                ));
+                None
+            }
+            Ok(Err(why)) => {
+                self.report.mismatch(format!("transaction begin: {why}"));
+                None
+            }
+            Err(e) => {
+                let kind = format!("transaction begin: {e}");
+                *self.report.unsupported.entry(kind).or_default() += 1;
+                None
+            }
+        }
+    }
+
+    /// The transaction's begin when revm ran no frame (`outcome`: its result, `None` when it
+    /// rejected the transaction): the executor must find the transaction invalid with the
+    /// state unchanged, or end it at its entry step (the final state is then checked against
+    /// `outcome` by [`Self::finish`]).
+    fn begin_without_frame(&mut self, outcome: Option<TxOutcome>) {
+        let start = self.world.as_ref().map(|t| t.start_state_root);
+        match self.run_begin() {
+            None => {}
+            Some(Ok(Ok((Begun::Invalid { state_root }, counts)))) if outcome.is_none() => {
+                if Some(state_root) == start {
+                    self.pass_transaction(counts);
+                } else {
+                    self.report.mismatch(
+                        "transaction begin: an invalid transaction changed the state".into(),
+                    );
+                }
+            }
+            Some(Ok(Ok((Begun::Ended(last), counts)))) if outcome.is_some() => {
+                self.pass_transaction(counts);
+                self.last = Some(last);
+                self.top_ended = true;
+            }
+            Some(Ok(Ok((begun, _)))) => self.report.mismatch(format!(
+                "transaction begin: revm {} the transaction, the executor {}",
+                if outcome.is_some() { "ran" } else { "rejected" },
+                match begun {
+                    Begun::Invalid { .. } => "found it invalid",
+                    Begun::Entered { .. } => "entered a top frame",
+                    Begun::Ended(_) => "ran it",
+                }
+            )),
+            Some(Ok(Err(why))) => self.report.mismatch(format!("transaction begin: {why}")),
+            Some(Err(e)) => {
+                let kind = format!("transaction begin: {e}");
+                *self.report.unsupported.entry(kind).or_default() += 1;
+            }
+        }
+    }
+
+    /// Counts the transaction's begin steps as checked, under `transaction/<kind>`.
+    fn pass_transaction(&mut self, counts: Counts) {
+        for (kind, n) in counts.named().into_iter().filter(|(_, n)| *n > 0) {
+            *self.report.checked_by_opcode.entry(format!("transaction/{kind}")).or_default() += n;
+        }
+        self.report.checked += counts.total();
     }
 
     /// Checks the world too (state root, warm sets, transient storage, refunds), starting
@@ -316,6 +439,10 @@ impl StepChecker {
     pub fn finish(mut self, outcome: Option<TxOutcome>) -> StepReport {
         while let Some(frame) = self.frames.pop() {
             self.settle_end(frame, None);
+        }
+        if self.begin.is_some() {
+            // No frame ran: the begin chain has not run yet.
+            self.begin_without_frame(outcome);
         }
         let Some(outcome) = outcome else { return self.report };
         match self.last {
@@ -414,6 +541,9 @@ impl StepChecker {
             self.top_ended = true;
         }
         match frame.prediction {
+            Some(Prediction::Begun { .. }) => self.report.mismatch(
+                "transaction begin: revm ended the top frame before its first step".into(),
+            ),
             Some(Prediction::Post { opcode, pc, .. }) => self.report.mismatch(format!(
                 "{} at pc {pc}: revm ended the frame, the executor continued",
                 name(opcode)
@@ -962,10 +1092,15 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
                 }
                 // The transaction's frame: its checkpoint was taken when revm began it.
                 (None, _) => {
-                    let checkpoint =
+                    let mut checkpoint =
                         self.top_checkpoint.take().unwrap_or_else(|| self.checkpoint_now());
+                    let mut accumulators = self.accumulators;
+                    let prediction = self.begin_prediction().map(|(prediction, frame)| {
+                        (checkpoint, accumulators) = (frame.checkpoint, frame.accumulators);
+                        prediction
+                    });
                     snapshot.checkpoint = checkpoint.hash();
-                    (checkpoint, self.accumulators, (0, B256::ZERO), None, None)
+                    (checkpoint, accumulators, (0, B256::ZERO), None, prediction)
                 }
             };
         self.frames.push(LiveFrame {
@@ -1036,6 +1171,17 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
                             "{} at pc {pc}: the executor's post-state{after} differs from revm's",
                             name(opcode)
                         ));
+                    }
+                }
+                Prediction::Begun { commitment, boundary } => {
+                    if actual.ok() == Some(commitment) {
+                        self.pass_transaction(boundary);
+                    } else {
+                        self.report.mismatch(
+                            "transaction begin: the executor's top frame differs from revm's \
+                             first state"
+                                .into(),
+                        );
                     }
                 }
                 Prediction::Exit { opcode, pc, .. }

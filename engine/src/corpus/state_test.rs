@@ -296,6 +296,105 @@ impl<'a> StateTestCase<'a> {
         })
     }
 
+    /// The case's transaction as a signed EIP-2718 envelope, signed with `secretKey`: the
+    /// type the template names (legacy transactions with EIP-155's chain id), the fields of
+    /// [`Self::tx_env`]. This is what a batch carries (spec §8.1); revm runs the same
+    /// transaction from the template, so the two are checked against each other.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::tx_env`]; [`Error::InvalidCase`] when the transaction has no envelope (an
+    /// EIP-4844 creation, an EIP-7702 transaction, fees past 128 bits).
+    pub fn envelope(&self) -> Result<alloy_primitives::Bytes> {
+        use alloy_consensus::{
+            SignableTransaction, TxEip1559, TxEip2930, TxEip4844, TxEnvelope, TxLegacy,
+        };
+        use alloy_eips::Encodable2718;
+        let tx = self.tx_env()?;
+        let secret =
+            self.unit.transaction.secret_key.ok_or_else(|| self.invalid("no secretKey"))?;
+        let key = k256::ecdsa::SigningKey::from_slice(secret.as_slice())
+            .map_err(|_| self.invalid("secretKey is not a valid secp256k1 key"))?;
+        let sign = |hash: B256| -> Result<alloy_primitives::Signature> {
+            let (signature, recovery) = key
+                .sign_prehash_recoverable(hash.as_slice())
+                .map_err(|e| self.invalid(format!("cannot sign: {e}")))?;
+            let bytes = signature.to_bytes();
+            Ok(alloy_primitives::Signature::new(
+                U256::from_be_slice(&bytes[..32]),
+                U256::from_be_slice(&bytes[32..]),
+                recovery.is_y_odd(),
+            ))
+        };
+        let chain_id = tx.chain_id.unwrap_or(1);
+        let envelope: TxEnvelope = match tx.tx_type {
+            0 => {
+                let t = TxLegacy {
+                    chain_id: Some(chain_id),
+                    nonce: tx.nonce,
+                    gas_price: tx.gas_price,
+                    gas_limit: tx.gas_limit,
+                    to: tx.kind,
+                    value: tx.value,
+                    input: tx.data,
+                };
+                let signature = sign(t.signature_hash())?;
+                t.into_signed(signature).into()
+            }
+            1 => {
+                let t = TxEip2930 {
+                    chain_id,
+                    nonce: tx.nonce,
+                    gas_price: tx.gas_price,
+                    gas_limit: tx.gas_limit,
+                    to: tx.kind,
+                    value: tx.value,
+                    access_list: tx.access_list,
+                    input: tx.data,
+                };
+                let signature = sign(t.signature_hash())?;
+                t.into_signed(signature).into()
+            }
+            2 => {
+                let t = TxEip1559 {
+                    chain_id,
+                    nonce: tx.nonce,
+                    gas_limit: tx.gas_limit,
+                    max_fee_per_gas: tx.gas_price,
+                    max_priority_fee_per_gas: tx.gas_priority_fee.unwrap_or_default(),
+                    to: tx.kind,
+                    value: tx.value,
+                    access_list: tx.access_list,
+                    input: tx.data,
+                };
+                let signature = sign(t.signature_hash())?;
+                t.into_signed(signature).into()
+            }
+            3 => {
+                let TxKind::Call(to) = tx.kind else {
+                    return Err(self.invalid("an EIP-4844 transaction cannot create"));
+                };
+                let t = TxEip4844 {
+                    chain_id,
+                    nonce: tx.nonce,
+                    gas_limit: tx.gas_limit,
+                    max_fee_per_gas: tx.gas_price,
+                    max_priority_fee_per_gas: tx.gas_priority_fee.unwrap_or_default(),
+                    to,
+                    value: tx.value,
+                    access_list: tx.access_list,
+                    blob_versioned_hashes: tx.blob_hashes,
+                    max_fee_per_blob_gas: tx.max_fee_per_blob_gas,
+                    input: tx.data,
+                };
+                let signature = sign(t.signature_hash())?;
+                t.into_signed(signature).into()
+            }
+            other => return Err(self.invalid(format!("no Cancun envelope for type {other}"))),
+        };
+        Ok(envelope.encoded_2718().into())
+    }
+
     fn invalid(&self, reason: impl ToString) -> Error {
         Error::invalid_case(self, reason)
     }

@@ -14,8 +14,8 @@
 //! a pass.
 
 use super::{
-    BLOB_HASHES_DEPTH, BLOCK_HASHES_DEPTH, BlockContext, CODE_TREE_DEPTH, Checkpoint, CodeChunk,
-    Family, Frame, FrameExit, LeafWitness, MachineState, MerkleProof, OPCODES, Pending,
+    AccessItem, BLOB_HASHES_DEPTH, BLOCK_HASHES_DEPTH, BlockContext, CODE_TREE_DEPTH, Checkpoint,
+    CodeChunk, Family, Frame, FrameExit, LeafWitness, MachineState, MerkleProof, OPCODES, Pending,
     PendingKind, TrieWitness, Tries, TxAccumulators, TxContext, WORD_TREE_DEPTH, address_key,
     code::leaf, is_empty, is_jumpdest_in_chunk, memory_cost, opcode::immediate_len, pair_key,
     warm_by_rule,
@@ -88,8 +88,12 @@ pub struct StepWitness {
     pub accumulators: Option<TxAccumulators>,
     /// A buffer carried whole, checked against its word-tree root: a precompile call's input
     /// (entry step, spec §7), a create's init code (entry step, §6.4: at most 49,152 bytes),
-    /// or the code a create frame deposits (exit step, §6.4: at most 24,576 bytes).
+    /// or the code a create frame deposits (exit step, §6.4: at most 24,576 bytes); the
+    /// transaction's signed envelope (begin step, §8.1: at most 131,072 bytes, checked against
+    /// its hash).
     pub data: Option<Bytes>,
+    /// An access-list step's item (spec §8.1) and the access chain's rest after it.
+    pub access: Option<(AccessItem, B256)>,
     /// A deletion step's item (spec §8.2): the address popped from the end of a transaction
     /// accumulator's chain, with the chain's accumulator below it.
     pub popped: Option<(B256, Address)>,
@@ -121,6 +125,7 @@ impl StepWitness {
             checkpoint: None,
             accumulators: None,
             data: None,
+            access: None,
             popped: None,
         }
     }
@@ -142,14 +147,16 @@ pub fn execute(pre: B256, witness: &StepWitness) -> Result<B256> {
     if state.status.is_final() {
         return Ok(pre); // a final state steps to itself (spec §1)
     }
-    // Outside frames (the transaction end's deletion steps, spec §8.2) `frame_hash` is zero
-    // and the witness's frame is ignored.
+    // Outside frames (the transaction's begin before its entry step, spec §8.1, and its
+    // end's deletion steps, §8.2) `frame_hash` is zero and the witness's frame is ignored.
     let framed = state.frame_hash != B256::ZERO;
     if framed && state.frame_hash != witness.frame.hash() {
         return Err(Error::BadWitness("the frame does not hash to the state's frame hash"));
     }
-    if !framed && state.pending_kind != PendingKind::TxEnd {
-        return Err(Error::BadWitness("a state outside frames must be at the transaction's end"));
+    if !framed && !matches!(state.pending_kind, PendingKind::TxBegin | PendingKind::TxEnd) {
+        return Err(Error::BadWitness(
+            "a state outside frames must be at the transaction's begin or end",
+        ));
     }
     let mut step = Step::new(witness)?;
     let outcome = if state.pending_kind == PendingKind::None {

@@ -61,13 +61,24 @@ pub struct BoundaryRun<'c> {
     /// The operation in progress.
     pub pending: Option<Pending>,
     /// The buffer being filled by a call's input or a frame's output copy.
-    buffer: WordTree,
+    pub(super) buffer: WordTree,
     /// The transaction context (the end step reads it).
     pub tx: Option<TxContext>,
     /// The items of `accumulators`' chains (the deletion steps pop them).
     pub items: AccumulatorItems,
-    /// The top frame has ended: the state has no frame (spec §8.2).
+    /// The state has no frame: before the transaction's entry step (spec §8.1) or after its
+    /// end (§8.2).
     pub ended: bool,
+    /// The transaction being begun (spec §8.1): its envelope and, after the begin step, its
+    /// plan with the access chain's head after each item.
+    pub(super) begin: Option<BeginState>,
+}
+
+/// The prover's side of a transaction's begin.
+#[derive(Clone, Debug)]
+pub(super) struct BeginState {
+    pub(super) envelope: Bytes,
+    pub(super) plan: Option<(super::TxPlan, Vec<B256>)>,
 }
 
 /// The items of the transaction accumulators' chains, in order, each with the chain's
@@ -129,11 +140,12 @@ impl<'c> BoundaryRun<'c> {
             tx: None,
             items: AccumulatorItems::default(),
             ended: false,
+            begin: None,
         }
     }
 
     /// Appends `address` to the touched chain.
-    fn touch(&mut self, address: Address) {
+    pub(super) fn touch(&mut self, address: Address) {
         let below = self.accumulators.touched.acc;
         self.accumulators.touched = append_address(self.accumulators.touched, address);
         self.items.touched.push((below, address));
@@ -187,7 +199,7 @@ impl<'c> BoundaryRun<'c> {
     }
 
     /// The checkpoint a frame entered now would restore.
-    fn checkpoint_now(&self) -> Checkpoint {
+    pub(super) fn checkpoint_now(&self) -> Checkpoint {
         let roots = self.world.roots;
         Checkpoint {
             state_root: roots.state_root,
@@ -202,7 +214,7 @@ impl<'c> BoundaryRun<'c> {
     }
 
     /// The witness skeleton of the next step: header, frame, pending, contexts, accumulators.
-    fn skeleton(&self) -> Result<StepWitness> {
+    pub(super) fn skeleton(&self) -> Result<StepWitness> {
         let mut witness = StepWitness::new(self.header()?, self.frame.snapshot.frame()?);
         witness.pending.clone_from(&self.pending);
         witness.block = Some(self.block);
@@ -212,7 +224,7 @@ impl<'c> BoundaryRun<'c> {
 
     /// Cuts the witness's trie nodes to what the executor reads: one run over a recording view
     /// of the store.
-    fn cut_tries(&self, witness: &mut StepWitness) -> Result<()> {
+    pub(super) fn cut_tries(&self, witness: &mut StepWitness) -> Result<()> {
         witness.tries = self.world.store().recording();
         let pre = witness.state.commitment();
         execute(pre, witness)?;
@@ -298,6 +310,7 @@ impl<'c> BoundaryRun<'c> {
                 }
                 self.cut_tries(&mut witness)?;
             }
+            Some(Pending::TxBegin(begin)) => self.begin_step(&begin, &mut witness)?,
             Some(Pending::TxEnd(end)) if !self.state.status.is_final() => {
                 let selfdestructed = !self.items.selfdestructs.is_empty();
                 let list =
@@ -410,7 +423,7 @@ impl<'c> BoundaryRun<'c> {
     }
 
     /// Warms `address`; whether it was cold.
-    fn warm(&mut self, address: Address) -> Result<bool> {
+    pub(super) fn warm(&mut self, address: Address) -> Result<bool> {
         if warm_by_rule(address, self.block.coinbase)
             || self.world.tries().contains(self.world.roots.warm_addresses, address_key(address))?
         {
@@ -572,7 +585,7 @@ impl<'c> BoundaryRun<'c> {
     }
 
     /// Restores `checkpoint` (with its accumulators' preimage).
-    fn restore(&mut self, c: &Checkpoint, accumulators: TxAccumulators) {
+    pub(super) fn restore(&mut self, c: &Checkpoint, accumulators: TxAccumulators) {
         self.world.roots.state_root = c.state_root;
         self.world.roots.warm_addresses = c.warm_addresses;
         self.world.roots.warm_slots = c.warm_slots;
@@ -809,6 +822,13 @@ impl<'c> BoundaryRun<'c> {
         if !success {
             self.restore(&top.checkpoint, top.accumulators);
         }
+        self.settle(success, left, tx)?;
+        Ok(success)
+    }
+
+    /// The fee settlement ending a transaction that ran (the executor's
+    /// `Step::settle_transaction`).
+    pub(super) fn settle(&mut self, success: bool, left: u64, tx: &TxContext) -> Result<()> {
         let (gas_used, back, reward) =
             settle_fees(tx.gas_limit, left, self.state.refund, tx.gas_price, self.block.base_fee)
                 .ok_or_else(|| unsupported(0, "the top frame's gas or the fees are out of range"))?;
@@ -828,7 +848,7 @@ impl<'c> BoundaryRun<'c> {
         }
         self.ended = true;
         self.conclude(TxEnd { success, gas_used });
-        Ok(success)
+        Ok(())
     }
 
     /// A deletion step (the executor's `Step::deletion_step`): pops the last selfdestruct or,

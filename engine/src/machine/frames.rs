@@ -350,7 +350,7 @@ impl Step<'_> {
     }
 
     /// The checkpoint a frame entered now restores (spec §4.3).
-    fn checkpoint_now(&self) -> Checkpoint {
+    pub(super) fn checkpoint_now(&self) -> Checkpoint {
         Checkpoint {
             state_root: self.header.state_root,
             warm_addresses: self.header.warm_addresses,

@@ -171,6 +171,7 @@ impl Step<'_> {
             Pending::Create(create) => return self.create_step(create),
             Pending::Output { success, copy } => return self.output_step(*success, *copy),
             Pending::Exit(exit) => return self.exit(exit),
+            Pending::TxBegin(begin) => return self.tx_begin_step(begin),
             Pending::TxEnd(end) => return self.deletion_step(end),
         };
         match pending {
@@ -206,6 +207,7 @@ impl Step<'_> {
             | Pending::Create(_)
             | Pending::Output { .. }
             | Pending::Exit(_)
+            | Pending::TxBegin(_)
             | Pending::TxEnd(_) => {} // returned above
         }
         Ok(())

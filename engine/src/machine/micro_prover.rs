@@ -329,6 +329,7 @@ impl MicroRun {
             | Pending::Create(_)
             | Pending::Output { .. }
             | Pending::Exit(_)
+            | Pending::TxBegin(_)
             | Pending::TxEnd(_) => {
                 return Err(Error::UnsupportedStep {
                     opcode: 0,

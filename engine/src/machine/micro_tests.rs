@@ -509,6 +509,7 @@ fn mutations(w: &StepWitness) -> Vec<StepWitness> {
         Pending::Create(c) => c.input.copied ^= 1,
         Pending::Output { copy, .. } => copy.copied ^= 1,
         Pending::Exit(e) => e.output.len ^= 1,
+        Pending::TxBegin(b) => b.block_gas_used ^= 1,
         Pending::TxEnd(e) => e.gas_used ^= 1,
     }
     out.push(m);
@@ -520,6 +521,7 @@ fn mutations(w: &StepWitness) -> Vec<StepWitness> {
         Pending::Create(c) => c.value += U256::from(1),
         Pending::Output { copy, .. } => copy.len += 1,
         Pending::Exit(e) => e.success ^= true,
+        Pending::TxBegin(b) => b.envelope_len ^= 1,
         Pending::TxEnd(e) => e.success ^= true,
     }
     out.push(m);

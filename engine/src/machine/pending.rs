@@ -2,7 +2,7 @@
 //! from one micro-step to the next, committed in the header as `pending_kind ‖ pending_hash`
 //! with `pending_hash = H(encode(Pending))`.
 
-use super::{FrameExit, FrameKind, PendingKind, Sponge, TxEnd, WordTree};
+use super::{FrameExit, FrameKind, PendingKind, Sponge, TxBegin, TxEnd, WordTree};
 use alloy_primitives::{Address, B256, U256, keccak256};
 
 /// Where a keccak sponge reads its input (spec §4.5).
@@ -279,6 +279,9 @@ pub enum Pending {
     },
     /// A frame that ended, waiting for its exit step (`pending_kind = 17`).
     Exit(FrameExit),
+    /// The transaction's begin: before its begin step, its access list being warmed, or
+    /// before its entry step (`pending_kind = 16`, spec §8.1).
+    TxBegin(TxBegin),
     /// The transaction's end: its deletions in progress, or (in a final state) its outcome
     /// (`pending_kind = 21`).
     TxEnd(TxEnd),
@@ -298,6 +301,7 @@ impl Pending {
             Self::Create(_) => PendingKind::Create,
             Self::Output { .. } => PendingKind::Output,
             Self::Exit(_) => PendingKind::FrameExit,
+            Self::TxBegin(_) => PendingKind::TxBegin,
             Self::TxEnd(_) => PendingKind::TxEnd,
         }
     }
@@ -327,6 +331,7 @@ impl Pending {
                 out
             }
             Self::Exit(exit) => exit.encode(),
+            Self::TxBegin(begin) => begin.encode(),
             Self::TxEnd(end) => end.encode(),
         }
     }

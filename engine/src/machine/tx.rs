@@ -59,8 +59,6 @@ impl Step<'_> {
     /// checkpoint's on failure). The frame is gone (`frame_hash = 0`); [`TxEnd`] is pending while
     /// deletions remain, and the state is final when none do.
     pub(super) fn end_transaction(&mut self, exit: &FrameExit) -> StepResult<()> {
-        let tx = self.tx()?;
-        let block = self.block()?;
         let mut success = exit.success;
         let mut left = self.frame.gas;
         // Every write of the step goes through one overlay: each read after a write needs the
@@ -81,16 +79,33 @@ impl Step<'_> {
         }
         // The accumulators as they stand now: after a failure, the checkpoint's (the witness
         // carries their preimage).
-        let mut acc = self.accumulators()?;
+        let acc = self.accumulators()?;
+        self.settle_transaction(success, left, acc, &mut nodes)
+    }
+
+    /// The fee settlement that ends every transaction that ran (spec §8.2 steps 3–5), after
+    /// the top frame (or the entry step, §8.1, when there is none) ended with `success` and
+    /// `left` gas: the sender is paid back, the coinbase paid, the frame is gone and
+    /// [`TxEnd`] pending, `acc` (the accumulators as they stand) written to the header.
+    /// `nodes` is the step's overlay.
+    pub(super) fn settle_transaction(
+        &mut self,
+        success: bool,
+        left: u64,
+        mut acc: TxAccumulators,
+        nodes: &mut super::TrieWitness,
+    ) -> StepResult<()> {
+        let tx = self.tx()?;
+        let block = self.block()?;
         let (gas_used, back, reward) =
             settle_fees(tx.gas_limit, left, self.header.refund, tx.gas_price, block.base_fee)
                 .ok_or(bad("the top frame's gas or the fees are out of range"))?;
         let mut root = self.header.state_root;
-        let origin = or_empty(super::Tries { nodes: &nodes }.account(root, tx.origin)?);
+        let origin = or_empty(super::Tries { nodes }.account(root, tx.origin)?);
         let balance = origin.balance.checked_add(back).ok_or(bad("balance overflow"))?;
         let origin = TrieAccount { balance, ..origin };
         root = nodes.apply(root, address_key(tx.origin), Some(&alloy_rlp::encode(origin)))?;
-        let coinbase = super::Tries { nodes: &nodes }.account(root, block.coinbase)?;
+        let coinbase = super::Tries { nodes }.account(root, block.coinbase)?;
         if !reward.is_zero() {
             let mut account = or_empty(coinbase);
             account.balance = account.balance.checked_add(reward).ok_or(bad("balance overflow"))?;
