@@ -341,10 +341,11 @@ contract LibMPTTest is TestBase {
         _expectMalformed(hex"c3010203"); // three items
         _expectMalformed(hex"c2c0"); // shorter than its header says
         _expectMalformed(hex"c3010203ff"); // longer than its header says
-        _expectMalformed(hex"c3028101"); // 0x81 0x01: a one-byte string not in canonical form
-        _expectMalformed(hex"f8020102"); // a long-form length below 56
-        _expectMalformed(hex"c2c001"); // a leaf or extension path that is a list
-        _expectMalformed(hex"c2800a"); // an empty hex-prefix path
+        _expectMalformed(hex"c3208101"); // a leaf's value 0x81 0x01: not in canonical form
+        _expectMalformed(hex"f8032081ff"); // a leaf in a long-form list header below 56
+        _expectMalformed(hex"c12001"); // an item after the list
+        _expectMalformed(hex"c3c12001"); // a leaf or extension path that is a list
+        _expectMalformed(hex"c28080"); // an empty hex-prefix path
         _expectMalformed(hex"c482400101"); // hex-prefix flag 4
         _expectMalformed(hex"c482010101"); // even flag, nonzero padding nibble
         _expectMalformed(hex"c22080"); // a leaf of an empty value
@@ -354,8 +355,14 @@ contract LibMPTTest is TestBase {
         // 32 bytes (not inline).
         bytes memory fifteen = hex"808080808080808080808080808080";
         _expectMalformed(bytes.concat(hex"d4", hex"820101", fifteen, hex"80"));
-        bytes memory long = bytes.concat(hex"df", new bytes(31));
-        _expectMalformed(bytes.concat(hex"f1", long, fifteen, hex"80"));
+        bytes memory long = bytes.concat(hex"df209d", new bytes(29)); // a leaf of 32 bytes
+        _expectMalformed(bytes.concat(hex"f0", long, fifteen, hex"80"));
+        // A valid branch with that child hashed instead, for contrast.
+        bytes memory branch = bytes.concat(hex"f1", hex"a0", keccak256(long), fifteen, hex"80");
+        bytes[] memory nodes = new bytes[](1);
+        nodes[0] = branch;
+        (bool found,) = mpt.get(keccak256(branch), bytes32(uint256(1) << 252), nodes);
+        assertFalse(found, "a valid branch: slot 1 is empty");
     }
 
     function _expectMalformed(bytes memory node) internal view {

@@ -303,18 +303,21 @@ fn mpt_fixture_hostile() {
          result or an error, is what the Solidity side must give",
     );
     let mut rng = Rng(0x686f_7374);
-    for round in 0..36 {
+    for round in 0..42 {
+        // Every kind of mutation three times.
+        let kind = round % MUTATIONS;
         let size = 2 + rng.below(5);
-        let trie = Trie::random(&mut rng, size);
+        // Small values keep the file small; the mutations are in the nodes' structure.
+        let trie = Trie::random_with(&mut rng, size, |rng| rng.bytes_in(1, 40));
         let keys: Vec<B256> = trie.map.keys().copied().collect();
         let key = keys[rng.below(keys.len())];
         let mut witness = nodes_of(&trie.store.minimal_for_set(trie.root, key, None).unwrap());
         // Mutate the root or the next node on the key's path, relinking it into the root.
         let root_rlp = witness.iter().find(|n| keccak256(n) == trie.root).unwrap().clone();
         let root = if round % 3 == 2 {
-            mutate_child(&mut rng, &root_rlp, &key, &mut witness)
+            mutate_child(&mut rng, kind, &root_rlp, &key, &mut witness)
         } else {
-            let bad = mutate(&mut rng, &root_rlp);
+            let bad = mutate(&mut rng, kind, &root_rlp);
             witness.push(bad.clone());
             keccak256(&bad)
         };
@@ -334,14 +337,22 @@ fn mpt_fixture_hostile() {
         f.set_with("mutated: delete", witness, root, op_key, None);
     }
     for (note, nodes, root, key) in odd_shapes(&mut rng) {
-        f.get_with(note, nodes.clone(), root, key);
-        f.set_with(note, nodes.clone(), root, key, Some(random_value(&mut rng)));
         f.set_with(note, nodes.clone(), root, key, Some(vec![0x01]));
-        f.set_with(note, nodes.clone(), root, key, None);
-        let other = with_nibble(&key, 1, nibble_at(&key, 1) ^ 3);
-        f.get_with(note, nodes.clone(), root, other);
-        f.set_with(note, nodes.clone(), root, other, Some(random_value(&mut rng)));
-        f.set_with(note, nodes, root, other, None);
+        // The key, one differing in its second nibble, one in its first.
+        let second = with_nibble(&key, 1, nibble_at(&key, 1) ^ 3);
+        let first = with_nibble(&key, 0, (nibble_at(&key, 0) + 1) % 16);
+        for key in [key, second, first] {
+            f.get_with(note, nodes.clone(), root, key);
+            f.set_with(note, nodes.clone(), root, key, Some(random_value(&mut rng)));
+            f.set_with(note, nodes.clone(), root, key, None);
+        }
+    }
+    // Small nodes as roots, each breaking one rule (or none: the last ones decode).
+    let key = B256::from_slice(&rng.bytes(32));
+    for garbage in GARBAGE {
+        let node = Bytes::from_static(garbage);
+        f.get_with("a small root", vec![node.clone()], keccak256(&node), key);
+        f.set_with("a small root", vec![node.clone()], keccak256(&node), key, Some(vec![7]));
     }
     f.require(&[("error:Malformed", 30), ("error:MissingNode", 10), ("ok", 60)]);
     f.finish();
@@ -605,6 +616,11 @@ impl Trie {
     /// `size` keys in families sharing long prefixes (extensions, deep branches, inline
     /// nodes), values of every size class.
     fn random(rng: &mut Rng, size: usize) -> Self {
+        Self::random_with(rng, size, random_value)
+    }
+
+    /// As [`Self::random`], values from `value`.
+    fn random_with(rng: &mut Rng, size: usize, value: fn(&mut Rng) -> Vec<u8>) -> Self {
         let mut trie = Self::empty();
         let mut keys: Vec<B256> = Vec::new();
         for _ in 0..size {
@@ -616,7 +632,7 @@ impl Trie {
                 near(rng, &base, depth)
             };
             keys.push(key);
-            let value = random_value(rng);
+            let value = value(rng);
             trie.apply(key, Some(value));
         }
         assert_eq!(trie.root, oracle_root(&trie.map));
@@ -722,10 +738,38 @@ fn nodes_of(witness: &TrieWitness) -> Vec<Bytes> {
 // Hostile tries
 // ------------------------------------------------------------------------------------------
 
-/// A mutation of a valid node's RLP, one of many kinds; the result may or may not decode.
-fn mutate(rng: &mut Rng, node: &[u8]) -> Bytes {
+/// Small root nodes: each breaks one rule of node decoding, except the two that decode.
+const GARBAGE: &[&[u8]] = &[
+    &hex!("01"),           // not a list
+    &hex!("c0"),           // no items
+    &hex!("c3010203"),     // three items
+    &hex!("c2c0"),         // shorter than its header says
+    &hex!("c12001"),       // an item after the list
+    &hex!("c3208101"),     // a leaf's value 0x81 0x01: a one-byte string not in canonical form
+    &hex!("f8032081ff"),   // a long-form list length below 56
+    &hex!("f900032081ff"), // a long-form list length with a leading zero
+    &hex!("c3c12001"),     // a path that is a list
+    &hex!("c28080"),       // an empty hex-prefix path
+    &hex!("c482400101"),   // hex-prefix flag 4
+    &hex!("c482010101"),   // an even flag with a nonzero padding nibble
+    &hex!("c22080"),       // a leaf of an empty value
+    &hex!("c320c101"),     // a leaf whose value is a list
+    &hex!("c3008101"),     // an extension whose child is a one-byte string
+    &hex!("c2002a"),       // an extension whose child is a one-byte string below 0x80
+    &hex!("c2208101"),     // shorter than its header says, inside
+    &hex!("c3208180"),     // a leaf of an empty path: decodes
+    &hex!("c20080"),       // an extension of an empty path and no child: decodes
+    &hex!("c4c2208080"),   // two items, the path a list
+];
+
+/// The kinds of [`mutate`].
+const MUTATIONS: usize = 14;
+
+/// A mutation of kind `kind` (below [`MUTATIONS`]) of a valid node's RLP; the result may or
+/// may not decode.
+fn mutate(rng: &mut Rng, kind: usize, node: &[u8]) -> Bytes {
     let mut items = rlp_items(node).expect("a valid node");
-    let out = match rng.below(14) {
+    let out = match kind {
         0 => {
             let mut bad = node.to_vec();
             let at = rng.below(bad.len());
@@ -769,7 +813,11 @@ fn mutate(rng: &mut Rng, node: &[u8]) -> Bytes {
                     rng.bytes(n)
                 }),
                 3 => rlp_list(&[vec![0x20 | rng.below(16) as u8], vec![0x01]]),
-                4 => rlp_list(&[rlp_string(&[0x20]), rlp_string(&rng.bytes(30))]),
+                // An inline-looking leaf of exactly 32 or 33 bytes.
+                4 => {
+                    let n = 29 + rng.below(2);
+                    rlp_list(&[rlp_string(&[0x20]), rlp_string(&rng.bytes(n))])
+                }
                 _ => vec![0xc3, 0x80, 0x80, 0x80],
             };
             rlp_list(&items)
@@ -836,7 +884,13 @@ fn mutate(rng: &mut Rng, node: &[u8]) -> Bytes {
 
 /// Mutates the node under the root's child on `key`'s path and relinks it into a new root
 /// (by hash, even when short); returns the new root. Without such a child, mutates the root.
-fn mutate_child(rng: &mut Rng, root_rlp: &[u8], key: &B256, witness: &mut Vec<Bytes>) -> B256 {
+fn mutate_child(
+    rng: &mut Rng,
+    kind: usize,
+    root_rlp: &[u8],
+    key: &B256,
+    witness: &mut Vec<Bytes>,
+) -> B256 {
     let mut items = rlp_items(root_rlp).expect("a valid node");
     let slot = if items.len() == 17 { nibble_at(key, 0) as usize } else { 1 };
     let child = items[slot].clone();
@@ -849,11 +903,11 @@ fn mutate_child(rng: &mut Rng, root_rlp: &[u8], key: &B256, witness: &mut Vec<By
         None
     };
     let Some(child_rlp) = child_rlp else {
-        let bad = mutate(rng, root_rlp);
+        let bad = mutate(rng, kind, root_rlp);
         witness.push(bad.clone());
         return keccak256(&bad);
     };
-    let bad = mutate(rng, &child_rlp);
+    let bad = mutate(rng, kind, &child_rlp);
     items[slot] = rlp_string(keccak256(&bad).as_slice());
     let root = Bytes::from(rlp_list(&items));
     witness.push(bad);
@@ -886,6 +940,20 @@ fn odd_shapes(rng: &mut Rng) -> Vec<(&'static str, Vec<Bytes>, B256, B256)> {
     push("a branch of one child", vec![leaf.clone()], &rlp_list(&items));
     // The same without the child's node: missing.
     push("a branch of one child, the child missing", vec![], &rlp_list(&items));
+    // A branch of one child, a branch of two leaves: deleting one collapses the child into a
+    // new leaf, then the root into it (the new leaf is not in the witness).
+    let leaf2 = leaf_rest(2, &value);
+    let mut inner = vec![vec![0x80]; 17];
+    inner[nibble_at(&key, 1) as usize] = hash_ref(&leaf2);
+    inner[(nibble_at(&key, 1) ^ 3) as usize] = hash_ref(&leaf2);
+    let inner = rlp_list(&inner);
+    let mut outer = vec![vec![0x80]; 17];
+    outer[nibble_at(&key, 0) as usize] = hash_ref(&inner);
+    push(
+        "a branch of one child over a branch of two leaves",
+        vec![leaf2.clone(), inner],
+        &rlp_list(&outer),
+    );
     // A branch of one child and a value.
     items[16] = rlp_string(&value[..5]);
     push("a branch of one child and a value", vec![leaf.clone()], &rlp_list(&items));
