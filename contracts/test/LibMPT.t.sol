@@ -313,7 +313,7 @@ contract LibMPTTest is TestBase {
             nodes[j] = original;
             bytes[] memory alone = new bytes[](1);
             alone[0] = truncated;
-            bytes memory notRlp = abi.encodeWithSelector(LibRLP.RLPTruncated.selector, 0);
+            bytes memory notRlp = abi.encodeWithSelector(LibRLP.RLPTruncated.selector);
             _expectGetReverts(keccak256(truncated), key, alone, notRlp);
             _expectSetReverts(keccak256(truncated), key, hex"01", alone, notRlp);
         }

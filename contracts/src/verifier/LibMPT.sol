@@ -56,20 +56,21 @@ library LibMPT {
     }
 
     /// @notice A decoded node. Children stay unresolved (hash or inline) until a walk needs
-    ///         them.
-    /// @param kind       The node's kind.
-    /// @param path       A leaf's or extension's path, one nibble per byte.
-    /// @param value      A leaf's value, or a branch's (empty: the branch has none).
-    /// @param refs       A branch's children, or an extension's child in `refs[0]`: the child's
-    ///                   hash, or its inline RLP left-aligned and zero-padded.
-    /// @param refLengths Byte `i` (from the least significant) is the length of `refs[i]`:
-    ///                   0 for no child, 1 to 31 for an inline child, 32 for a hash.
+    ///         them. Bytes are held as *spans*, `address << 128 | length` of bytes in memory
+    ///         (0: none), pointing into the witness's nodes or into bytes the walk made: nothing
+    ///         is copied to decode a node.
+    /// @param kind  The node's kind.
+    /// @param path  A leaf's or extension's path, one nibble per byte.
+    /// @param value A leaf's value, or a branch's (0: the branch has none): a span of the
+    ///              value's bytes (the RLP string's payload).
+    /// @param refs  A branch's children, or an extension's child in `refs[0]`: a span of the
+    ///              child's encoding in its parent — `0xa0 ‖ hash` (33 bytes), or the RLP of an
+    ///              inline child (under 32 bytes, re-encoded from its decoded form); 0 for none.
     struct Node {
         Kind kind;
         bytes path;
-        bytes value;
-        bytes32[16] refs;
-        uint256 refLengths;
+        uint256 value;
+        uint256[16] refs;
     }
 
     /// @notice A witness: nodes with their keccak256, hashed once (`witness`).
@@ -138,27 +139,28 @@ library LibMPT {
         Node memory node = _rootNode(w, root);
         uint256 at;
         while (true) {
-            if (node.kind == Kind.Empty) return (false, "");
-            if (node.kind == Kind.Leaf) {
-                if (_equalsRest(node.path, path, at)) return (true, node.value);
+            Kind kind = node.kind;
+            if (kind == Kind.Empty) return (false, "");
+            if (kind == Kind.Leaf) {
+                if (_equalsRest(node.path, path, at)) return (true, _copy(node.value));
                 return (false, "");
             }
-            if (node.kind == Kind.Extension) {
+            if (kind == Kind.Extension) {
                 if (!_startsWith(path, at, node.path)) return (false, "");
                 at += node.path.length;
-                node = _resolve(w, node, 0);
+                node = _resolve(w, node.refs[0]);
             } else {
-                if (at == KEY_NIBBLES) return (node.value.length != 0, node.value);
-                uint256 nibble = uint8(path[at]);
+                // A branch: the key ends here (only in a trie with paths of other lengths) or
+                // continues under its next nibble.
+                if (at == KEY_NIBBLES) return (node.value != 0, _copy(node.value));
+                node = _resolve(w, node.refs[_nibbleAt(path, at)]);
                 ++at;
-                node = _resolve(w, node, nibble);
             }
         }
     }
 
     /// @notice `set` over a witness already hashed with `witness`: for several reads and writes
-    ///         against the same nodes (a write's new nodes are not added: each operation needs
-    ///         its own path in the witness).
+    ///         against the same nodes (a write's new nodes are not added: see `setAndKeep`).
     function set(Witness memory w, bytes32 root, bytes32 key, bytes memory value)
         internal
         pure
@@ -167,17 +169,6 @@ library LibMPT {
         Node memory result = _set(w, root, key, value);
         if (result.kind == Kind.Empty) return EMPTY_ROOT;
         return keccak256(_encode(result));
-    }
-
-    /// @notice The new root node after setting `key` to `value` (empty: deleting it).
-    function _set(Witness memory w, bytes32 root, bytes32 key, bytes memory value)
-        private
-        pure
-        returns (Node memory)
-    {
-        bytes memory path = _nibbles(key);
-        Node memory node = _rootNode(w, root);
-        return value.length == 0 ? _delete(w, node, path) : _insert(w, node, path, value);
     }
 
     /// @notice The root after setting `key` to `value` as `set` does, keeping every node of
@@ -201,12 +192,18 @@ library LibMPT {
 
     /// @notice The witness of `nodes`: each node with its keccak256.
     function witness(bytes[] memory nodes) internal pure returns (Witness memory w) {
-        w.nodes = nodes;
-        w.length = nodes.length;
-        w.hashes = new bytes32[](nodes.length);
-        for (uint256 i; i < nodes.length; ++i) {
-            w.hashes[i] = keccak256(nodes[i]);
+        uint256 n = nodes.length;
+        bytes32[] memory hashes = new bytes32[](n);
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let offset := shl(5, add(i, 1))
+                let node := mload(add(nodes, offset))
+                mstore(add(hashes, offset), keccak256(add(node, 0x20), mload(node)))
+            }
         }
+        w.nodes = nodes;
+        w.hashes = hashes;
+        w.length = n;
     }
 
     /// @notice Adds `node` of keccak256 `hash` to `w`, growing its arrays when full.
@@ -231,10 +228,22 @@ library LibMPT {
     // Writes
     // ---------------------------------------------------------------------------------------
 
-    /// @notice The new root node after inserting or updating `key` (as nibbles) to `value`
-    ///         below `node`. Walks down recording the extensions and branches passed
-    ///         (`stack`: node pointer << 8 | the key offset at the node), then rebuilds upward.
-    function _insert(Witness memory w, Node memory node, bytes memory key, bytes memory value)
+    /// @notice The new root node after setting `key` to `value` (empty: deleting it).
+    function _set(Witness memory w, bytes32 root, bytes32 key, bytes memory value)
+        private
+        pure
+        returns (Node memory)
+    {
+        bytes memory path = _nibbles(key);
+        Node memory node = _rootNode(w, root);
+        if (value.length == 0) return _delete(w, node, path);
+        return _insert(w, node, path, _span(LibRLP.dataPtr(value), value.length));
+    }
+
+    /// @notice The new root node after inserting or updating `key` (as nibbles) to `value` (a
+    ///         span) below `node`. Walks down recording the extensions and branches passed
+    ///         (`stack`: node address << 8 | the key offset at the node), then rebuilds upward.
+    function _insert(Witness memory w, Node memory node, bytes memory key, uint256 value)
         private
         pure
         returns (Node memory result)
@@ -265,23 +274,22 @@ library LibMPT {
                 if (_startsWith(key, at, node.path)) {
                     (stack, depth) = _push(stack, depth, node, at);
                     at += node.path.length;
-                    node = _resolve(w, node, 0);
+                    node = _resolve(w, node.refs[0]);
                     continue;
                 }
                 // The extension's rest goes under its next nibble; the new key under its own.
                 uint256 common = _commonPrefix(node.path, key, at);
                 Node memory branch;
                 branch.kind = Kind.Branch;
-                uint256 slot = uint8(node.path[common]);
+                uint256 slot = _nibbleAt(node.path, common);
                 if (common + 1 == node.path.length) {
-                    _setRef(branch, slot, node.refs[0], _refLength(node, 0));
+                    branch.refs[slot] = node.refs[0];
                 } else {
                     Node memory rest;
                     rest.kind = Kind.Extension;
                     rest.path = _slice(node.path, common + 1, node.path.length);
-                    _setRef(rest, 0, node.refs[0], _refLength(node, 0));
-                    (bytes32 data, uint256 length) = _ref(w, rest);
-                    _setRef(branch, slot, data, length);
+                    rest.refs[0] = node.refs[0];
+                    branch.refs[slot] = _ref(w, rest);
                 }
                 _put(w, branch, key, at + common, value);
                 result = _withPrefix(w, _slice(key, at, at + common), branch);
@@ -289,19 +297,19 @@ library LibMPT {
             }
             // A branch: the key ends here (only in a trie with paths of other lengths) or
             // continues under its next nibble.
-            if (at == key.length) {
+            if (at == KEY_NIBBLES) {
                 node.value = value;
                 result = node;
                 break;
             }
             (stack, depth) = _push(stack, depth, node, at);
-            node = _resolve(w, node, uint8(key[at]));
+            node = _resolve(w, node.refs[_nibbleAt(key, at)]);
             ++at;
         }
         while (depth != 0) {
             (Node memory parent, uint256 parentAt) = _frame(stack, --depth);
-            (bytes32 data, uint256 length) = _ref(w, result);
-            _setRef(parent, parent.kind == Kind.Extension ? 0 : uint8(key[parentAt]), data, length);
+            uint256 slot = parent.kind == Kind.Extension ? 0 : _nibbleAt(key, parentAt);
+            parent.refs[slot] = _ref(w, result);
             result = parent;
         }
     }
@@ -333,16 +341,16 @@ library LibMPT {
                 }
                 (stack, depth) = _push(stack, depth, node, at);
                 at += node.path.length;
-                node = _resolve(w, node, 0);
+                node = _resolve(w, node.refs[0]);
                 continue;
             }
-            if (at == key.length) {
-                node.value = "";
+            if (at == KEY_NIBBLES) {
+                node.value = 0;
                 result = _normalize(w, node, 16, node);
                 break;
             }
             (stack, depth) = _push(stack, depth, node, at);
-            node = _resolve(w, node, uint8(key[at]));
+            node = _resolve(w, node.refs[_nibbleAt(key, at)]);
             ++at;
         }
         while (depth != 0) {
@@ -350,10 +358,9 @@ library LibMPT {
             if (parent.kind == Kind.Extension) {
                 result = _withPrefix(w, parent.path, result);
             } else {
-                uint256 nibble = uint8(key[parentAt]);
-                (bytes32 data, uint256 length) = _ref(w, result);
-                _setRef(parent, nibble, data, length);
-                result = _normalize(w, parent, nibble, result);
+                uint256 slot = _nibbleAt(key, parentAt);
+                parent.refs[slot] = _ref(w, result);
+                result = _normalize(w, parent, slot, result);
             }
         }
     }
@@ -370,20 +377,20 @@ library LibMPT {
         uint256 count;
         uint256 only;
         for (uint256 i; i < 16; ++i) {
-            if (_refLength(branch, i) != 0) {
+            if (branch.refs[i] != 0) {
                 ++count;
                 only = i;
             }
         }
         if (count == 0) {
-            if (branch.value.length == 0) {
+            if (branch.value == 0) {
                 Node memory empty;
                 return empty;
             }
             return _leaf("", branch.value);
         }
-        if (count == 1 && branch.value.length == 0) {
-            Node memory child = only == fresh ? freshNode : _resolve(w, branch, only);
+        if (count == 1 && branch.value == 0) {
+            Node memory child = only == fresh ? freshNode : _resolve(w, branch.refs[only]);
             bytes memory prefix = new bytes(1);
             prefix[0] = bytes1(uint8(only));
             return _withPrefix(w, prefix, child);
@@ -403,33 +410,32 @@ library LibMPT {
             Node memory ext;
             ext.kind = Kind.Extension;
             ext.path = prefix;
-            (bytes32 data, uint256 length) = _ref(w, node);
-            _setRef(ext, 0, data, length);
+            ext.refs[0] = _ref(w, node);
             return ext;
         }
         node.path = bytes.concat(prefix, node.path);
         return node;
     }
 
-    /// @notice Puts `value` at `path[from:]` relative to `branch`: the branch's own value when
-    ///         that is empty, else a leaf under its first nibble.
+    /// @notice Puts `value` (a span) at `path[from:]` relative to `branch`: the branch's own
+    ///         value when that is empty, else a leaf under its first nibble.
     function _put(
         Witness memory w,
         Node memory branch,
         bytes memory path,
         uint256 from,
-        bytes memory value
+        uint256 value
     ) private pure {
         if (from == path.length) {
             branch.value = value;
             return;
         }
-        (bytes32 data, uint256 length) = _ref(w, _leaf(_slice(path, from + 1, path.length), value));
-        _setRef(branch, uint8(path[from]), data, length);
+        branch.refs[_nibbleAt(path, from)] =
+            _ref(w, _leaf(_slice(path, from + 1, path.length), value));
     }
 
-    /// @notice A leaf of `path` (nibbles) and `value`.
-    function _leaf(bytes memory path, bytes memory value) private pure returns (Node memory leaf) {
+    /// @notice A leaf of `path` (nibbles) and `value` (a span).
+    function _leaf(bytes memory path, uint256 value) private pure returns (Node memory leaf) {
         leaf.kind = Kind.Leaf;
         leaf.path = path;
         leaf.value = value;
@@ -473,284 +479,432 @@ library LibMPT {
     // Children
     // ---------------------------------------------------------------------------------------
 
-    /// @notice The node of `parent`'s child `i`: none, inline, or looked up by hash.
-    function _resolve(Witness memory w, Node memory parent, uint256 i)
-        private
-        pure
-        returns (Node memory node)
-    {
-        uint256 length = _refLength(parent, i);
-        if (length == 0) return node;
-        if (length == 32) return _decode(_lookup(w, parent.refs[i]));
-        bytes memory rlp = new bytes(length);
-        bytes32 data = parent.refs[i];
+    /// @notice The node a child reference (a span, see `Node.refs`) points to: none, inline,
+    ///         or looked up by hash.
+    function _resolve(Witness memory w, uint256 ref) private pure returns (Node memory node) {
+        if (ref == 0) return node;
+        (uint256 ptr, uint256 length) = _unspan(ref);
+        if (length != 33) return _decode(ptr, length);
+        bytes32 hash;
         assembly ("memory-safe") {
-            mstore(add(rlp, 0x20), data)
+            hash := mload(add(ptr, 1))
         }
-        return _decode(rlp);
+        bytes memory rlp = _lookup(w, hash);
+        return _decode(LibRLP.dataPtr(rlp), rlp.length);
     }
 
     /// @notice The root node: empty for `EMPTY_ROOT`, else looked up by hash.
     function _rootNode(Witness memory w, bytes32 root) private pure returns (Node memory node) {
         if (root == EMPTY_ROOT) return node;
-        return _decode(_lookup(w, root));
+        bytes memory rlp = _lookup(w, root);
+        return _decode(LibRLP.dataPtr(rlp), rlp.length);
     }
 
     /// @notice The witness node whose keccak256 is `hash`.
-    function _lookup(Witness memory w, bytes32 hash) private pure returns (bytes memory) {
+    function _lookup(Witness memory w, bytes32 hash) private pure returns (bytes memory node) {
         bytes32[] memory hashes = w.hashes;
+        bytes[] memory nodes = w.nodes;
         uint256 length = w.length;
-        for (uint256 i; i < length; ++i) {
-            if (hashes[i] == hash) return w.nodes[i];
-        }
-        revert MissingNode(hash);
-    }
-
-    /// @notice How a parent refers to `node`: none for the empty node, its RLP when shorter
-    ///         than 32 bytes (inline), else its keccak256. A hashed node is added to `w` when
-    ///         `w` keeps what it makes (`setAndKeep`).
-    function _ref(Witness memory w, Node memory node)
-        private
-        pure
-        returns (bytes32 data, uint256 length)
-    {
-        if (node.kind == Kind.Empty) return (0, 0);
-        bytes memory rlp = _encode(node);
-        length = rlp.length;
-        if (length >= 32) {
-            data = keccak256(rlp);
-            if (w.keep) _add(w, rlp, data);
-            return (data, 32);
-        }
+        bool found;
         assembly ("memory-safe") {
-            // Left-aligned, zero past the end.
-            data := and(mload(add(rlp, 0x20)), not(shr(mul(8, length), not(0))))
+            for { let i := 0 } lt(i, length) { i := add(i, 1) } {
+                if eq(mload(add(add(hashes, 0x20), shl(5, i))), hash) {
+                    node := mload(add(add(nodes, 0x20), shl(5, i)))
+                    found := 1
+                    break
+                }
+            }
         }
+        if (!found) revert MissingNode(hash);
     }
 
-    function _refLength(Node memory node, uint256 i) private pure returns (uint256) {
-        return (node.refLengths >> (8 * i)) & 0xff;
-    }
-
-    function _setRef(Node memory node, uint256 i, bytes32 data, uint256 length) private pure {
-        node.refs[i] = data;
-        node.refLengths = (node.refLengths & ~(uint256(0xff) << (8 * i))) | (length << (8 * i));
+    /// @notice How a parent refers to `node` (a span, see `Node.refs`): none for the empty
+    ///         node, its RLP when shorter than 32 bytes (inline), else `0xa0 ‖ keccak256`. A
+    ///         hashed node is added to `w` when `w` keeps what it makes (`setAndKeep`).
+    function _ref(Witness memory w, Node memory node) private pure returns (uint256) {
+        if (node.kind == Kind.Empty) return 0;
+        bytes memory rlp = _encode(node);
+        if (rlp.length < 32) return _span(LibRLP.dataPtr(rlp), rlp.length);
+        bytes32 hash = keccak256(rlp);
+        if (w.keep) _add(w, rlp, hash);
+        bytes memory ref = new bytes(33);
+        assembly ("memory-safe") {
+            mstore8(add(ref, 0x20), 0xa0)
+            mstore(add(ref, 0x21), hash)
+        }
+        return _span(LibRLP.dataPtr(ref), 33);
     }
 
     // ---------------------------------------------------------------------------------------
     // Decoding and encoding
     // ---------------------------------------------------------------------------------------
 
-    /// @notice Decodes a node, its inline children recursively (exactly what
-    ///         `Node::decode` in mpt.rs accepts). An inline child is kept re-encoded from its
-    ///         decoded form, as the Rust side writes it back.
-    function _decode(bytes memory rlp) private pure returns (Node memory node) {
-        (bool isList, uint256 offset, uint256 length) = LibRLP.readHeader(rlp, 0, rlp.length);
-        if (!isList || offset + length != rlp.length) {
-            revert MalformedNode("a node is one RLP list");
-        }
-        // Each item: start | payload offset << 64 | payload length << 128 | isList << 192.
+    /// @notice Decodes the node of `length` bytes at memory address `ptr`, its inline children
+    ///         recursively: exactly what `Node::decode` in mpt.rs accepts. An inline child is
+    ///         kept re-encoded from its decoded form, as the Rust side writes it back; a list
+    ///         or an empty string in a branch's value slot is no value (`Item::into_value`).
+    function _decode(uint256 ptr, uint256 length) private pure returns (Node memory node) {
+        if (_decodeFullBranch(ptr, length, node)) return node;
+        // Item descriptors (`LibRLP.readList`).
         uint256[17] memory items;
-        uint256 count;
-        while (offset < rlp.length) {
-            if (count == 17) revert MalformedNode("a node has 2 or 17 items");
-            (bool itemIsList, uint256 payloadOffset, uint256 payloadLength) =
-                LibRLP.readHeader(rlp, offset, rlp.length);
-            items[count++] = offset | (payloadOffset << 64) | (payloadLength << 128)
-                | (itemIsList ? 1 << 192 : 0);
-            offset = payloadOffset + payloadLength;
+        uint256 itemsPtr;
+        assembly ("memory-safe") {
+            itemsPtr := items
         }
+        (bool isList, uint256 count) = LibRLP.readList(ptr, ptr + length, itemsPtr, 17);
+        if (!isList) revert MalformedNode("a node is one RLP list");
         if (count == 17) {
             node.kind = Kind.Branch;
-            // A list or an empty string in the value slot is no value (as `Item::into_value`).
-            (, uint256 valueOffset, uint256 valueLength, bool valueIsList) = _item(items[16]);
-            if (!valueIsList && valueLength != 0) {
-                node.value = _copy(rlp, valueOffset, valueLength);
+            node.value = _value(items[16]);
+            // Children: 0x80 (none), 0xa0 ‖ hash (kept as is), or a list under 32 bytes
+            // (inline: re-encoded below); anything else is malformed.
+            uint256[16] memory refs = node.refs;
+            uint256 inlined;
+            bool bad;
+            assembly ("memory-safe") {
+                for { let i := 0 } lt(i, 16) { i := add(i, 1) } {
+                    let item := mload(add(items, shl(5, i)))
+                    let start := shr(128, item)
+                    let size :=
+                        add(and(shr(64, item), 0xffffffffffffffff), and(item, 0xffffffffffffffff))
+                    let prefix := byte(0, mload(start))
+                    let ref := 0
+                    switch size
+                    case 1 { if iszero(eq(prefix, 0x80)) { bad := 1 } }
+                    case 33 {
+                        ref := or(shl(128, start), 33)
+                        if iszero(eq(prefix, 0xa0)) { bad := 1 }
+                    }
+                    default {
+                        ref := or(shl(128, start), size)
+                        inlined := or(inlined, shl(i, 1))
+                        if or(lt(prefix, 0xc0), iszero(lt(size, 32))) { bad := 1 }
+                    }
+                    mstore(add(refs, shl(5, i)), ref)
+                }
             }
-            for (uint256 i; i < 16; ++i) {
-                _decodeChild(node, i, rlp, items[i]);
+            if (bad) revert MalformedNode("a child is a hash, an inline node or empty");
+            for (uint256 i; inlined != 0; ++i) {
+                if (inlined & 1 != 0) refs[i] = _canonical(refs[i]);
+                inlined >>= 1;
             }
         } else if (count == 2) {
-            (, uint256 pathOffset, uint256 pathLength, bool pathIsList) = _item(items[0]);
-            if (pathIsList) revert MalformedNode("a leaf or extension starts with its path");
+            uint256 path = items[0];
+            if (_isList(path)) revert MalformedNode("a leaf or extension starts with its path");
             bool isLeaf;
-            (node.path, isLeaf) = _decodeHexPrefix(rlp, pathOffset, pathLength);
+            (node.path, isLeaf) = _decodeHexPrefix(_payload(path));
             if (isLeaf) {
                 node.kind = Kind.Leaf;
-                (, uint256 valueOffset, uint256 valueLength, bool valueIsList) = _item(items[1]);
-                if (valueIsList || valueLength == 0) revert MalformedNode("a leaf holds a value");
-                node.value = _copy(rlp, valueOffset, valueLength);
+                node.value = _value(items[1]);
+                if (node.value == 0) revert MalformedNode("a leaf holds a value");
             } else {
                 node.kind = Kind.Extension;
-                _decodeChild(node, 0, rlp, items[1]);
+                node.refs[0] = _child(items[1]);
             }
         } else {
             revert MalformedNode("a node has 2 or 17 items");
         }
     }
 
-    function _item(uint256 item)
+    /// @notice The common branch, fast: when the node of `length` bytes at `ptr` is a
+    ///         branch whose sixteen children are all hashes (`0xa0 ‖ hash`) or none (`0x80`)
+    ///         and which has no value (`0x80`), fills `node` with it and returns true; else
+    ///         leaves `node` alone and returns false, and `_decode` reads the node in full.
+    /// @dev    What it accepts, `_decode`'s general path decodes to the same node: a branch
+    ///         in canonical RLP (its list header of one byte below 56 bytes of payload, else
+    ///         `0xf8` or `0xf9` with a length of one or two bytes without a leading zero and at
+    ///         least 56) with these children and no value.
+    function _decodeFullBranch(uint256 ptr, uint256 length, Node memory node)
         private
         pure
-        returns (uint256 start, uint256 payloadOffset, uint256 payloadLength, bool isList)
+        returns (bool ok)
     {
-        start = uint64(item);
-        payloadOffset = uint64(item >> 64);
-        payloadLength = uint64(item >> 128);
-        isList = (item >> 192) != 0;
-    }
-
-    /// @notice Sets `node`'s child `i` from an item of `rlp`: an empty string (none), a
-    ///         32-byte string (a hash), or a list shorter than 32 bytes (an inline node).
-    function _decodeChild(Node memory node, uint256 i, bytes memory rlp, uint256 item)
-        private
-        pure
-    {
-        (uint256 start, uint256 payloadOffset, uint256 payloadLength, bool isList) = _item(item);
-        if (!isList) {
-            if (payloadLength == 0) return;
-            if (payloadLength == 32) {
-                bytes32 hash;
-                assembly ("memory-safe") {
-                    hash := mload(add(add(rlp, 0x20), payloadOffset))
-                }
-                _setRef(node, i, hash, 32);
-                return;
+        uint256[16] memory refs = node.refs;
+        assembly ("memory-safe") {
+            let end := add(ptr, length)
+            let word := mload(ptr)
+            let prefix := byte(0, word)
+            let at := 0
+            let payload := 0
+            switch prefix
+            case 0xf8 {
+                payload := byte(1, word)
+                at := add(ptr, 2)
             }
-        } else {
-            uint256 length = payloadOffset + payloadLength - start;
-            if (length < 32) {
-                bytes memory canonical = _encode(_decode(_copy(rlp, start, length)));
-                bytes32 data;
-                uint256 canonicalLength = canonical.length;
-                assembly ("memory-safe") {
-                    data := and(
-                        mload(add(canonical, 0x20)),
-                        not(shr(mul(8, canonicalLength), not(0)))
-                    )
+            case 0xf9 {
+                payload := and(shr(232, word), 0xffff)
+                at := add(ptr, 3)
+                // A leading zero byte is not canonical.
+                if iszero(byte(1, word)) { payload := 0 }
+            }
+            default {
+                if and(gt(prefix, 0xc0), lt(prefix, 0xf8)) {
+                    payload := sub(prefix, 0xc0)
+                    at := add(ptr, 1)
                 }
-                _setRef(node, i, data, canonicalLength);
-                return;
+            }
+            // Long-form lengths below 56 are not canonical; the list must fill the node.
+            if and(or(lt(prefix, 0xf8), gt(payload, 55)), eq(add(at, payload), end)) {
+                ok := 1
+                for { let i := 0 } lt(i, 16) { i := add(i, 1) } {
+                    if iszero(lt(at, end)) {
+                        ok := 0
+                        break
+                    }
+                    switch byte(0, mload(at))
+                    case 0x80 {
+                        mstore(add(refs, shl(5, i)), 0)
+                        at := add(at, 1)
+                    }
+                    case 0xa0 {
+                        mstore(add(refs, shl(5, i)), or(shl(128, at), 33))
+                        at := add(at, 33)
+                    }
+                    default {
+                        ok := 0
+                        break
+                    }
+                }
+                // The value: none, and nothing after it.
+                if ok {
+                    if iszero(and(eq(add(at, 1), end), eq(byte(0, mload(at)), 0x80))) { ok := 0 }
+                }
             }
         }
+        if (ok) node.kind = Kind.Branch;
+        else delete node.refs;
+    }
+
+    /// @notice Whether an item (a `LibRLP.readList` descriptor) is a list.
+    function _isList(uint256 item) private pure returns (bool list) {
+        assembly ("memory-safe") {
+            list := iszero(lt(byte(0, mload(shr(128, item))), 0xc0))
+        }
+    }
+
+    /// @notice The span of an item's payload (a `LibRLP.readList` descriptor).
+    function _payload(uint256 item) private pure returns (uint256) {
+        uint256 start = item >> 128;
+        return _span(start + uint64(item >> 64), uint64(item));
+    }
+
+    /// @notice The value an item (a `LibRLP.readList` descriptor) holds: its payload when it
+    ///         is a non-empty string, else none (0).
+    function _value(uint256 item) private pure returns (uint256) {
+        if (_isList(item) || uint64(item) == 0) return 0;
+        return _payload(item);
+    }
+
+    /// @notice The child reference an item (a `LibRLP.readList` descriptor) is: an empty
+    ///         string (none, 0), a 32-byte string (a hash: the item's span), or a list under 32
+    ///         bytes (an inline node, re-encoded from its decoded form).
+    function _child(uint256 item) private pure returns (uint256) {
+        uint256 start = item >> 128;
+        uint256 size = uint64(item >> 64) + uint64(item);
+        uint256 prefix;
+        assembly ("memory-safe") {
+            prefix := byte(0, mload(start))
+        }
+        if (size == 1 && prefix == 0x80) return 0;
+        if (size == 33 && prefix == 0xa0) return _span(start, 33);
+        if (prefix >= 0xc0 && size < 32) return _canonical(_span(start, size));
         revert MalformedNode("a child is a hash, an inline node or empty");
+    }
+
+    /// @notice The span of an inline node's RLP re-encoded from its decoded form (what the
+    ///         Rust side writes back for it).
+    function _canonical(uint256 span) private pure returns (uint256) {
+        (uint256 ptr, uint256 length) = _unspan(span);
+        bytes memory canonical = _encode(_decode(ptr, length));
+        return _span(LibRLP.dataPtr(canonical), canonical.length);
     }
 
     /// @notice The RLP of `node` (Yellow Paper appendix D). The empty node is `0x80`.
     function _encode(Node memory node) private pure returns (bytes memory out) {
-        if (node.kind == Kind.Empty) return hex"80";
-        uint256 payload;
-        bytes memory hexPrefix;
-        if (node.kind == Kind.Branch) {
-            for (uint256 i; i < 16; ++i) {
-                payload += _refEncodedLength(_refLength(node, i));
-            }
-            payload += node.value.length == 0 ? 1 : LibRLP.stringLength(node.value);
-        } else {
-            hexPrefix = _hexPrefix(node.path, node.kind == Kind.Leaf);
-            payload = LibRLP.stringLength(hexPrefix)
-                + (node.kind == Kind.Leaf
-                        ? LibRLP.stringLength(node.value)
-                        : _refEncodedLength(_refLength(node, 0)));
-        }
-        uint256 total = LibRLP.headerLength(payload) + payload;
-        // 32 bytes of slack: the writers store whole words.
-        out = new bytes(total + 32);
+        Kind kind = node.kind;
+        if (kind == Kind.Empty) return hex"80";
+        if (kind == Kind.Branch) return _encodeBranch(node.refs, node.value);
+        bytes memory hexPrefix = _hexPrefix(node.path, kind == Kind.Leaf);
+        uint256 payload = LibRLP.stringLength(LibRLP.dataPtr(hexPrefix), hexPrefix.length)
+            + (kind == Kind.Leaf
+                    ? _valueEncodedLength(node.value)
+                    : _refEncodedLength(node.refs[0]));
         uint256 ptr;
+        (out, ptr) = _allocate(LibRLP.headerLength(payload) + payload);
+        ptr = LibRLP.writeHeader(ptr, payload, true);
+        ptr = LibRLP.writeString(ptr, LibRLP.dataPtr(hexPrefix), hexPrefix.length);
+        if (kind == Kind.Leaf) _writeValue(ptr, node.value);
+        else _writeRef(ptr, node.refs[0]);
+    }
+
+    /// @notice The RLP of a branch of children `refs` and `value` (spans, see `Node`).
+    function _encodeBranch(uint256[16] memory refs, uint256 value)
+        private
+        pure
+        returns (bytes memory out)
+    {
+        uint256 payload = _valueEncodedLength(value);
         assembly ("memory-safe") {
-            mstore(out, total)
+            for { let i := 0 } lt(i, 16) { i := add(i, 1) } {
+                let ref := mload(add(refs, shl(5, i)))
+                switch ref
+                case 0 { payload := add(payload, 1) }
+                default { payload := add(payload, and(ref, 0xffffffffffffffffffffffffffffffff)) }
+            }
+        }
+        uint256 ptr;
+        (out, ptr) = _allocate(LibRLP.headerLength(payload) + payload);
+        ptr = LibRLP.writeHeader(ptr, payload, true);
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, 16) { i := add(i, 1) } {
+                let ref := mload(add(refs, shl(5, i)))
+                switch ref
+                case 0 {
+                    mstore8(ptr, 0x80)
+                    ptr := add(ptr, 1)
+                }
+                default {
+                    let length := and(ref, 0xffffffffffffffffffffffffffffffff)
+                    mcopy(ptr, shr(128, ref), length)
+                    ptr := add(ptr, length)
+                }
+            }
+        }
+        _writeValue(ptr, value);
+    }
+
+    /// @notice A `bytes` of `length` bytes (plus 32 of slack: the writers store whole words)
+    ///         and the address of its first byte.
+    function _allocate(uint256 length) private pure returns (bytes memory out, uint256 ptr) {
+        out = new bytes(length + 32);
+        assembly ("memory-safe") {
+            mstore(out, length)
             ptr := add(out, 0x20)
         }
-        ptr = LibRLP.writeHeader(ptr, payload, true);
-        if (node.kind == Kind.Branch) {
-            for (uint256 i; i < 16; ++i) {
-                ptr = _writeRef(ptr, node.refs[i], _refLength(node, i));
-            }
-            if (node.value.length == 0) ptr = _writeRef(ptr, 0, 0);
-            else ptr = LibRLP.writeString(ptr, node.value);
-        } else {
-            ptr = LibRLP.writeString(ptr, hexPrefix);
-            if (node.kind == Kind.Leaf) ptr = LibRLP.writeString(ptr, node.value);
-            else ptr = _writeRef(ptr, node.refs[0], _refLength(node, 0));
-        }
     }
 
-    /// @notice The bytes a child reference of `length` takes in its parent's RLP.
-    function _refEncodedLength(uint256 length) private pure returns (uint256) {
-        if (length == 0) return 1;
-        if (length == 32) return 33;
-        return length;
+    /// @notice The bytes a child reference takes in its parent's RLP: `0x80` for none.
+    function _refEncodedLength(uint256 ref) private pure returns (uint256) {
+        return ref == 0 ? 1 : uint128(ref);
     }
 
-    /// @notice Writes a child reference at memory pointer `ptr`; returns the pointer after it.
-    function _writeRef(uint256 ptr, bytes32 data, uint256 length) private pure returns (uint256) {
-        if (length == 0) {
-            assembly ("memory-safe") {
-                mstore8(ptr, 0x80)
-            }
-            return ptr + 1;
-        }
-        if (length == 32) {
-            assembly ("memory-safe") {
-                mstore8(ptr, 0xa0)
-                mstore(add(ptr, 1), data)
-            }
-            return ptr + 33;
-        }
+    /// @notice The bytes a value takes as an RLP string: `0x80` for none.
+    function _valueEncodedLength(uint256 value) private pure returns (uint256) {
+        if (value == 0) return 1;
+        (uint256 ptr, uint256 length) = _unspan(value);
+        return LibRLP.stringLength(ptr, length);
+    }
+
+    /// @notice Writes a child reference at memory address `ptr`; returns the address after it.
+    function _writeRef(uint256 ptr, uint256 ref) private pure returns (uint256 end) {
         assembly ("memory-safe") {
-            mstore(ptr, data)
+            switch ref
+            case 0 {
+                mstore8(ptr, 0x80)
+                end := add(ptr, 1)
+            }
+            default {
+                let length := and(ref, 0xffffffffffffffffffffffffffffffff)
+                mcopy(ptr, shr(128, ref), length)
+                end := add(ptr, length)
+            }
         }
-        return ptr + length;
+    }
+
+    /// @notice Writes a value as an RLP string (`0x80` for none) at memory address `ptr`.
+    function _writeValue(uint256 ptr, uint256 value) private pure returns (uint256) {
+        if (value == 0) return _writeRef(ptr, 0);
+        (uint256 src, uint256 length) = _unspan(value);
+        return LibRLP.writeString(ptr, src, length);
     }
 
     /// @notice Hex-prefix encoding (Yellow Paper appendix C): the flag nibble
     ///         `2 * isLeaf + odd`, a zero nibble when the path is even, then the path.
     function _hexPrefix(bytes memory path, bool isLeaf) private pure returns (bytes memory out) {
-        uint256 odd = path.length % 2;
-        out = new bytes(path.length / 2 + 1);
+        uint256 n = path.length;
+        uint256 odd = n % 2;
+        out = new bytes(n / 2 + 1);
         uint256 flag = (isLeaf ? 2 : 0) + odd;
-        out[0] = bytes1(uint8((flag << 4) | (odd == 1 ? uint8(path[0]) : 0)));
-        for (uint256 i = odd; i < path.length; i += 2) {
-            out[(i + 2 - odd) / 2] = bytes1((uint8(path[i]) << 4) | uint8(path[i + 1]));
+        assembly ("memory-safe") {
+            let src := add(path, 0x20)
+            let dst := add(out, 0x20)
+            let first := shl(4, flag)
+            if odd { first := or(first, byte(0, mload(src))) }
+            mstore8(dst, first)
+            for { let i := odd } lt(i, n) { i := add(i, 2) } {
+                let pair := shr(240, mload(add(src, i)))
+                mstore8(add(dst, shr(1, add(i, 2))), or(shl(4, shr(8, pair)), and(pair, 0x0f)))
+            }
         }
     }
 
-    /// @notice Decodes the hex-prefix path of `length` bytes at `offset` of `rlp`: its nibbles
-    ///         and whether it is a leaf's. The flag nibble must be 0 to 3, and an even path's
-    ///         padding nibble 0.
-    function _decodeHexPrefix(bytes memory rlp, uint256 offset, uint256 length)
-        private
-        pure
-        returns (bytes memory path, bool isLeaf)
-    {
+    /// @notice Decodes the hex-prefix path in `span`: its nibbles and whether it is a leaf's. The flag nibble must be 0 to 3, and an even
+    ///         path's padding nibble 0.
+    function _decodeHexPrefix(uint256 span) private pure returns (bytes memory path, bool isLeaf) {
+        (uint256 ptr, uint256 length) = _unspan(span);
         if (length == 0) revert MalformedNode("empty hex-prefix path");
-        uint256 first = LibRLP.byteAt(rlp, offset);
+        uint256 first;
+        assembly ("memory-safe") {
+            first := byte(0, mload(ptr))
+        }
         uint256 flag = first >> 4;
         uint256 odd = flag & 1;
         if (flag > 3 || (odd == 0 && first & 0x0f != 0)) {
             revert MalformedNode("bad hex-prefix flag");
         }
         path = new bytes(2 * (length - 1) + odd);
-        if (odd == 1) path[0] = bytes1(uint8(first & 0x0f));
-        for (uint256 i = 1; i < length; ++i) {
-            uint256 b = LibRLP.byteAt(rlp, offset + i);
-            path[2 * i - 2 + odd] = bytes1(uint8(b >> 4));
-            path[2 * i - 1 + odd] = bytes1(uint8(b & 0x0f));
+        assembly ("memory-safe") {
+            let dst := add(path, 0x20)
+            if odd {
+                mstore8(dst, and(first, 0x0f))
+                dst := add(dst, 1)
+            }
+            for { let i := 1 } lt(i, length) { i := add(i, 1) } {
+                let b := byte(0, mload(add(ptr, i)))
+                mstore8(dst, shr(4, b))
+                mstore8(add(dst, 1), and(b, 0x0f))
+                dst := add(dst, 2)
+            }
         }
         isLeaf = flag >= 2;
     }
 
     // ---------------------------------------------------------------------------------------
-    // Nibble paths
+    // Nibble paths and spans
     // ---------------------------------------------------------------------------------------
 
     /// @notice The 64 nibbles of `key`, high nibble first, one per byte.
     function _nibbles(bytes32 key) private pure returns (bytes memory path) {
         path = new bytes(KEY_NIBBLES);
-        for (uint256 i; i < 32; ++i) {
-            uint8 b = uint8(key[i]);
-            path[2 * i] = bytes1(b >> 4);
-            path[2 * i + 1] = bytes1(b & 0x0f);
+        assembly ("memory-safe") {
+            // Spreads the 16 bytes in the low half of `x` to the low bytes of 16-bit lanes,
+            // in order, then each byte `b` to the lane `(b >> 4) << 8 | (b & 0x0f)`.
+            function spread(x) -> y {
+                let m64 := 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff
+                let m32 := 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff
+                let m16 := 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff
+                let m8 := 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff
+                y := and(or(x, shl(64, x)), m64)
+                y := and(or(y, shl(32, y)), m32)
+                y := and(or(y, shl(16, y)), m16)
+                y := and(or(y, shl(8, y)), m8)
+                y := or(
+                    shl(
+                        4,
+                        and(y, 0x00f000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f0)
+                    ),
+                    and(y, 0x000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f)
+                )
+            }
+            mstore(add(path, 0x20), spread(shr(128, key)))
+            mstore(add(path, 0x40), spread(and(key, 0xffffffffffffffffffffffffffffffff)))
+        }
+    }
+
+    /// @notice Nibble `i` of `path` (in bounds).
+    function _nibbleAt(bytes memory path, uint256 i) private pure returns (uint256 nibble) {
+        assembly ("memory-safe") {
+            nibble := byte(0, mload(add(add(path, 0x20), i)))
         }
     }
 
@@ -760,7 +914,7 @@ library LibMPT {
         pure
         returns (bool)
     {
-        return path.length == key.length - at && _equalRange(path, 0, key, at, path.length);
+        return path.length == key.length - at && _equalRange(path, key, at);
     }
 
     /// @notice Whether `key[at:]` starts with `path`.
@@ -769,7 +923,22 @@ library LibMPT {
         pure
         returns (bool)
     {
-        return path.length <= key.length - at && _equalRange(path, 0, key, at, path.length);
+        return path.length <= key.length - at && _equalRange(path, key, at);
+    }
+
+    /// @notice Whether `path` equals `key[at:at+path.length]` (in bounds).
+    function _equalRange(bytes memory path, bytes memory key, uint256 at)
+        private
+        pure
+        returns (bool equal)
+    {
+        assembly ("memory-safe") {
+            let length := mload(path)
+            equal := eq(
+                keccak256(add(path, 0x20), length),
+                keccak256(add(add(key, 0x20), at), length)
+            )
+        }
     }
 
     /// @notice The length of the common prefix of `path` and `key[at:]`.
@@ -778,25 +947,15 @@ library LibMPT {
         pure
         returns (uint256 n)
     {
-        while (n < path.length && at + n < key.length && path[n] == key[at + n]) {
-            ++n;
-        }
-    }
-
-    /// @notice Whether `a[aOffset:aOffset+length]` equals `b[bOffset:bOffset+length]` (both in
-    ///         bounds).
-    function _equalRange(
-        bytes memory a,
-        uint256 aOffset,
-        bytes memory b,
-        uint256 bOffset,
-        uint256 length
-    ) private pure returns (bool equal) {
         assembly ("memory-safe") {
-            equal := eq(
-                keccak256(add(add(a, 0x20), aOffset), length),
-                keccak256(add(add(b, 0x20), bOffset), length)
-            )
+            let limit := mload(path)
+            let rest := sub(mload(key), at)
+            if lt(rest, limit) { limit := rest }
+            let a := add(path, 0x20)
+            let b := add(add(key, 0x20), at)
+            for {} lt(n, limit) { n := add(n, 1) } {
+                if iszero(eq(byte(0, mload(add(a, n))), byte(0, mload(add(b, n))))) { break }
+            }
         }
     }
 
@@ -804,22 +963,30 @@ library LibMPT {
     function _slice(bytes memory path, uint256 start, uint256 end)
         private
         pure
-        returns (bytes memory)
-    {
-        return _copy(path, start, end - start);
-    }
-
-    /// @notice `length` bytes of `src` from `offset`, copied.
-    function _copy(bytes memory src, uint256 offset, uint256 length)
-        private
-        pure
         returns (bytes memory out)
     {
+        uint256 length = end - start;
         out = new bytes(length);
-        uint256 ptr;
         assembly ("memory-safe") {
-            ptr := add(out, 0x20)
+            mcopy(add(out, 0x20), add(add(path, 0x20), start), length)
         }
-        LibRLP.copy(ptr, src, offset, length);
+    }
+
+    /// @notice The bytes of a span, copied (empty for none).
+    function _copy(uint256 span) private pure returns (bytes memory out) {
+        (uint256 ptr, uint256 length) = _unspan(span);
+        out = new bytes(length);
+        assembly ("memory-safe") {
+            mcopy(add(out, 0x20), ptr, length)
+        }
+    }
+
+    function _span(uint256 ptr, uint256 length) private pure returns (uint256) {
+        return (ptr << 128) | length;
+    }
+
+    function _unspan(uint256 span) private pure returns (uint256 ptr, uint256 length) {
+        ptr = span >> 128;
+        length = uint128(span);
     }
 }
