@@ -66,11 +66,19 @@ library LibMPT {
     /// @param refs  A branch's children, or an extension's child in `refs[0]`: a span of the
     ///              child's encoding in its parent — `0xa0 ‖ hash` (33 bytes), or the RLP of an
     ///              inline child (under 32 bytes, re-encoded from its decoded form); 0 for none.
+    /// @param source For a branch read by `_decodeFullBranch`, the span of its RLP, which is
+    ///              its encoding; 0 once it changed otherwise than in child `dirty - 1`.
+    /// @param dirty The child changed since (index + 1), 0 for none: the encoding is then the
+    ///              source with that child's reference replaced (`_encodeBranch`).
+    /// @param dirtyOld That child's reference in the source.
     struct Node {
         Kind kind;
         bytes path;
         uint256 value;
         uint256[16] refs;
+        uint256 source;
+        uint256 dirty;
+        uint256 dirtyOld;
     }
 
     /// @notice A witness: nodes with their keccak256, hashed once (`witness`).
@@ -299,6 +307,7 @@ library LibMPT {
             // continues under its next nibble.
             if (at == KEY_NIBBLES) {
                 node.value = value;
+                node.source = 0;
                 result = node;
                 break;
             }
@@ -309,7 +318,7 @@ library LibMPT {
         while (depth != 0) {
             (Node memory parent, uint256 parentAt) = _frame(stack, --depth);
             uint256 slot = parent.kind == Kind.Extension ? 0 : _nibbleAt(key, parentAt);
-            parent.refs[slot] = _ref(w, result);
+            _setChild(parent, slot, _ref(w, result));
             result = parent;
         }
     }
@@ -346,6 +355,7 @@ library LibMPT {
             }
             if (at == KEY_NIBBLES) {
                 node.value = 0;
+                node.source = 0;
                 result = _normalize(w, node, 16, node);
                 break;
             }
@@ -359,7 +369,7 @@ library LibMPT {
                 result = _withPrefix(w, parent.path, result);
             } else {
                 uint256 slot = _nibbleAt(key, parentAt);
-                parent.refs[slot] = _ref(w, result);
+                _setChild(parent, slot, _ref(w, result));
                 result = _normalize(w, parent, slot, result);
             }
         }
@@ -376,10 +386,13 @@ library LibMPT {
     {
         uint256 count;
         uint256 only;
-        for (uint256 i; i < 16; ++i) {
-            if (branch.refs[i] != 0) {
-                ++count;
-                only = i;
+        uint256[16] memory refs = branch.refs;
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, 16) { i := add(i, 1) } {
+                if mload(add(refs, shl(5, i))) {
+                    count := add(count, 1)
+                    only := i
+                }
             }
         }
         if (count == 0) {
@@ -432,6 +445,20 @@ library LibMPT {
         }
         branch.refs[_nibbleAt(path, from)] =
             _ref(w, _leaf(_slice(path, from + 1, path.length), value));
+    }
+
+    /// @notice Sets `node`'s child `slot` to `ref`, keeping track of the change for
+    ///         `_encodeBranch` (see `Node.source`).
+    function _setChild(Node memory node, uint256 slot, uint256 ref) private pure {
+        if (node.source != 0) {
+            if (node.dirty == 0) {
+                node.dirty = slot + 1;
+                node.dirtyOld = node.refs[slot];
+            } else if (node.dirty != slot + 1) {
+                node.source = 0;
+            }
+        }
+        node.refs[slot] = ref;
     }
 
     /// @notice A leaf of `path` (nibbles) and `value` (a span).
@@ -527,12 +554,15 @@ library LibMPT {
         if (rlp.length < 32) return _span(LibRLP.dataPtr(rlp), rlp.length);
         bytes32 hash = keccak256(rlp);
         if (w.keep) _add(w, rlp, hash);
-        bytes memory ref = new bytes(33);
+        uint256 ref;
         assembly ("memory-safe") {
-            mstore8(add(ref, 0x20), 0xa0)
-            mstore(add(ref, 0x21), hash)
+            // 0xa0 ‖ hash in two fresh words.
+            ref := mload(0x40)
+            mstore(0x40, add(ref, 0x40))
+            mstore8(ref, 0xa0)
+            mstore(add(ref, 1), hash)
         }
-        return _span(LibRLP.dataPtr(ref), 33);
+        return _span(ref, 33);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -671,8 +701,12 @@ library LibMPT {
                 }
             }
         }
-        if (ok) node.kind = Kind.Branch;
-        else delete node.refs;
+        if (ok) {
+            node.kind = Kind.Branch;
+            node.source = _span(ptr, length);
+        } else {
+            delete node.refs;
+        }
     }
 
     /// @notice Whether an item (a `LibRLP.readList` descriptor) is a list.
@@ -723,7 +757,10 @@ library LibMPT {
     function _encode(Node memory node) private pure returns (bytes memory out) {
         Kind kind = node.kind;
         if (kind == Kind.Empty) return hex"80";
-        if (kind == Kind.Branch) return _encodeBranch(node.refs, node.value);
+        if (kind == Kind.Branch) {
+            if (node.source != 0) return _spliceBranch(node);
+            return _encodeBranch(node.refs, node.value);
+        }
         bytes memory hexPrefix = _hexPrefix(node.path, kind == Kind.Leaf);
         uint256 payload = LibRLP.stringLength(LibRLP.dataPtr(hexPrefix), hexPrefix.length)
             + (kind == Kind.Leaf
@@ -771,6 +808,79 @@ library LibMPT {
             }
         }
         _writeValue(ptr, value);
+    }
+
+    /// @notice The RLP of a branch read by `_decodeFullBranch` with at most child `dirty - 1`
+    ///         changed: its source with that child's reference replaced — what
+    ///         `_encodeBranch` writes for it (children of 1 or 33 bytes, no value), cheaper.
+    function _spliceBranch(Node memory node) private pure returns (bytes memory out) {
+        (uint256 src, uint256 srcLength) = _unspan(node.source);
+        uint256 dirty = node.dirty;
+        if (dirty == 0) {
+            uint256 ptr;
+            (out, ptr) = _allocate(srcLength);
+            assembly ("memory-safe") {
+                mcopy(ptr, src, srcLength)
+            }
+            return out;
+        }
+        uint256[16] memory refs = node.refs;
+        uint256 dirtyOld = node.dirtyOld;
+        assembly ("memory-safe") {
+            let slot := sub(dirty, 1)
+            let ref := mload(add(refs, shl(5, slot)))
+            let end := add(src, srcLength)
+            let prefix := byte(0, mload(src))
+            let items := add(src, 1)
+            if gt(prefix, 0xf7) { items := add(items, sub(prefix, 0xf7)) }
+            // Where the child's item is: a hash is where its span says; none (0x80) after the
+            // unchanged children before it, of 1 or 33 bytes each.
+            let at := shr(128, dirtyOld)
+            let oldLength := 33
+            if iszero(dirtyOld) {
+                oldLength := 1
+                at := items
+                for { let i := 0 } lt(i, slot) { i := add(i, 1) } {
+                    switch mload(add(refs, shl(5, i)))
+                    case 0 { at := add(at, 1) }
+                    default { at := add(at, 33) }
+                }
+            }
+            let newLength := 1
+            if ref { newLength := and(ref, 0xffffffffffffffffffffffffffffffff) }
+            let payload := add(sub(sub(end, items), oldLength), newLength)
+            // A branch's payload is at least 17 bytes, at most 16 * 33 + a value: its header is
+            // one byte below 56, else 0xf8 or 0xf9 and one or two length bytes.
+            let header := 1
+            if gt(payload, 55) { header := 2 }
+            if gt(payload, 255) { header := 3 }
+            let total := add(header, payload)
+            out := mload(0x40)
+            // 32 bytes of slack, as `_allocate`.
+            mstore(0x40, add(out, and(add(total, 0x5f), not(0x1f))))
+            mstore(out, total)
+            let ptr := add(out, 0x20)
+            switch header
+            case 1 { mstore8(ptr, add(0xc0, payload)) }
+            case 2 {
+                mstore8(ptr, 0xf8)
+                mstore8(add(ptr, 1), payload)
+            }
+            default {
+                mstore8(ptr, 0xf9)
+                mstore8(add(ptr, 1), shr(8, payload))
+                mstore8(add(ptr, 2), and(payload, 0xff))
+            }
+            ptr := add(ptr, header)
+            mcopy(ptr, items, sub(at, items))
+            ptr := add(ptr, sub(at, items))
+            switch ref
+            case 0 { mstore8(ptr, 0x80) }
+            default { mcopy(ptr, shr(128, ref), newLength) }
+            ptr := add(ptr, newLength)
+            let rest := add(at, oldLength)
+            mcopy(ptr, rest, sub(end, rest))
+        }
     }
 
     /// @notice A `bytes` of `length` bytes (plus 32 of slack: the writers store whole words)
@@ -823,17 +933,28 @@ library LibMPT {
     function _hexPrefix(bytes memory path, bool isLeaf) private pure returns (bytes memory out) {
         uint256 n = path.length;
         uint256 odd = n % 2;
-        out = new bytes(n / 2 + 1);
-        uint256 flag = (isLeaf ? 2 : 0) + odd;
+        uint256 length = n / 2 + 1;
+        // 32 bytes of slack: whole words are written.
+        out = new bytes(length + 32);
+        uint256 first = (((isLeaf ? 2 : 0) + odd) << 4) | (odd == 1 ? uint8(path[0]) : 0);
+        uint256 src;
+        uint256 dst;
         assembly ("memory-safe") {
-            let src := add(path, 0x20)
-            let dst := add(out, 0x20)
-            let first := shl(4, flag)
-            if odd { first := or(first, byte(0, mload(src))) }
-            mstore8(dst, first)
-            for { let i := odd } lt(i, n) { i := add(i, 2) } {
-                let pair := shr(240, mload(add(src, i)))
-                mstore8(add(dst, shr(1, add(i, 2))), or(shl(4, shr(8, pair)), and(pair, 0x0f)))
+            mstore(out, length)
+            src := add(add(path, 0x20), odd)
+            dst := add(out, 0x21)
+            mstore8(sub(dst, 1), first)
+        }
+        // 16 bytes (32 nibbles) a word; past the path's end, garbage past `length`.
+        for (uint256 i; 2 * i + odd < n; i += 16) {
+            uint256 packed;
+            uint256 chunk;
+            assembly ("memory-safe") {
+                chunk := mload(add(src, shl(1, i)))
+            }
+            packed = _compress(chunk);
+            assembly ("memory-safe") {
+                mstore(add(dst, i), packed)
             }
         }
     }
@@ -852,18 +973,27 @@ library LibMPT {
         if (flag > 3 || (odd == 0 && first & 0x0f != 0)) {
             revert MalformedNode("bad hex-prefix flag");
         }
-        path = new bytes(2 * (length - 1) + odd);
+        uint256 n = 2 * (length - 1) + odd;
+        // 64 bytes of slack: whole words are written.
+        path = new bytes(n + 64);
+        uint256 dst;
         assembly ("memory-safe") {
-            let dst := add(path, 0x20)
+            mstore(path, n)
+            dst := add(path, 0x20)
             if odd {
                 mstore8(dst, and(first, 0x0f))
                 dst := add(dst, 1)
             }
-            for { let i := 1 } lt(i, length) { i := add(i, 1) } {
-                let b := byte(0, mload(add(ptr, i)))
-                mstore8(dst, shr(4, b))
-                mstore8(add(dst, 1), and(b, 0x0f))
-                dst := add(dst, 2)
+        }
+        // 16 path bytes a word; past the end, garbage past `n`.
+        for (uint256 i = 1; i < length; i += 16) {
+            uint256 chunk;
+            assembly ("memory-safe") {
+                chunk := shr(128, mload(add(ptr, i)))
+            }
+            uint256 nibbles = _spread(chunk);
+            assembly ("memory-safe") {
+                mstore(add(dst, shl(1, sub(i, 1))), nibbles)
             }
         }
         isLeaf = flag >= 2;
@@ -876,28 +1006,63 @@ library LibMPT {
     /// @notice The 64 nibbles of `key`, high nibble first, one per byte.
     function _nibbles(bytes32 key) private pure returns (bytes memory path) {
         path = new bytes(KEY_NIBBLES);
+        uint256 high = _spread(uint256(key) >> 128);
+        uint256 low = _spread(uint128(uint256(key)));
         assembly ("memory-safe") {
-            // Spreads the 16 bytes in the low half of `x` to the low bytes of 16-bit lanes,
-            // in order, then each byte `b` to the lane `(b >> 4) << 8 | (b & 0x0f)`.
-            function spread(x) -> y {
-                let m64 := 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff
-                let m32 := 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff
-                let m16 := 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff
-                let m8 := 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff
-                y := and(or(x, shl(64, x)), m64)
-                y := and(or(y, shl(32, y)), m32)
-                y := and(or(y, shl(16, y)), m16)
-                y := and(or(y, shl(8, y)), m8)
-                y := or(
-                    shl(
-                        4,
-                        and(y, 0x00f000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f0)
-                    ),
-                    and(y, 0x000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f)
-                )
-            }
-            mstore(add(path, 0x20), spread(shr(128, key)))
-            mstore(add(path, 0x40), spread(and(key, 0xffffffffffffffffffffffffffffffff)))
+            mstore(add(path, 0x20), high)
+            mstore(add(path, 0x40), low)
+        }
+    }
+
+    /// @notice The 16 bytes `b` in the low half of `x` as 32 nibble bytes, in order: each `b`
+    ///         becomes `b >> 4, b & 0x0f` (word operations: spread to 16-bit lanes, then split).
+    function _spread(uint256 x) private pure returns (uint256 y) {
+        assembly ("memory-safe") {
+            y := and(
+                or(x, shl(64, x)),
+                0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff
+            )
+            y := and(
+                or(y, shl(32, y)),
+                0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff
+            )
+            y := and(
+                or(y, shl(16, y)),
+                0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff
+            )
+            y := and(
+                or(y, shl(8, y)),
+                0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff
+            )
+            y := or(
+                shl(4, and(y, 0x00f000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f0)),
+                and(y, 0x000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f)
+            )
+        }
+    }
+
+    /// @notice The inverse of `_spread`: 32 nibble bytes (each below 16) as 16 bytes, in the
+    ///         high half of the result. A byte pair with a larger byte spoils only its own
+    ///         output byte.
+    function _compress(uint256 x) private pure returns (uint256 y) {
+        assembly ("memory-safe") {
+            y := and(
+                or(shr(4, x), x),
+                0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff
+            )
+            y := and(
+                or(y, shr(8, y)),
+                0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff
+            )
+            y := and(
+                or(y, shr(16, y)),
+                0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff
+            )
+            y := and(
+                or(y, shr(32, y)),
+                0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff
+            )
+            y := shl(128, or(y, shr(64, y)))
         }
     }
 
