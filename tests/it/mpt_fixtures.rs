@@ -760,6 +760,11 @@ const GARBAGE: &[&[u8]] = &[
     &hex!("c3208180"),     // a leaf of an empty path: decodes
     &hex!("c20080"),       // an extension of an empty path and no child: decodes
     &hex!("c4c2208080"),   // two items, the path a list
+    &hex!("c420a00102"),   // a leaf whose 32-byte value is cut short
+    // A branch of one hashed child in a long-form header below 56 bytes.
+    &hex!(
+        "f831a0000000000000000000000000000000000000000000000000000000000000000180808080808080808080808080808080"
+    ),
 ];
 
 /// The kinds of [`mutate`].
@@ -992,6 +997,11 @@ fn odd_shapes(rng: &mut Rng) -> Vec<(&'static str, Vec<Bytes>, B256, B256)> {
     let branch = rlp_list(&items);
     let ext = rlp_list(&[rlp_string(&hex_prefix(&path(0, 64), false)), hash_ref(&branch)]);
     push("a branch at the end of the key", vec![leaf.clone(), branch], &ext);
+    // The same without a value (a branch the fast path reads).
+    items[16] = vec![0x80];
+    let branch = rlp_list(&items);
+    let ext = rlp_list(&[rlp_string(&hex_prefix(&path(0, 64), false)), hash_ref(&branch)]);
+    push("a branch of no value at the end of the key", vec![leaf.clone(), branch], &ext);
     // Leaves of paths shorter and longer than the rest of the key.
     let short = rlp_list(&[rlp_string(&hex_prefix(&path(0, 3), true)), rlp_string(&value)]);
     push("a leaf of a short path", vec![], &short);

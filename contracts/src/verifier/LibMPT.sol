@@ -354,8 +354,8 @@ library LibMPT {
                 continue;
             }
             if (at == KEY_NIBBLES) {
+                // (A branch read by the fast path has no value: its encoding stays its source.)
                 node.value = 0;
-                node.source = 0;
                 result = _normalize(w, node, 16, node);
                 break;
             }
@@ -455,6 +455,7 @@ library LibMPT {
                 node.dirty = slot + 1;
                 node.dirtyOld = node.refs[slot];
             } else if (node.dirty != slot + 1) {
+                // A second child changed (no write does this today): encode in full.
                 node.source = 0;
             }
         }
