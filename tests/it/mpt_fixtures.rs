@@ -11,11 +11,11 @@
 //! wrong root; the hostile file records whatever the engine answers (a result or its error),
 //! which the Solidity side must reproduce.
 //!
-//! File format: `{ "description", "coverage": {tag: count}, "count" (of cases), "nodes": [rlp, ...],
-//! "cases": [case, ...] }`, each case `{ "note", "op": "get"|"set", "root", "key", "value"
-//! (set: the new value, `0x` deletes), "nodes": [indices into the file's nodes], "error":
-//! ""|"MissingNode"|"Malformed", "missing" (MissingNode's hash), "found", "got" (get: the
-//! value or `0x`), "newRoot" (set) }`.
+//! File format: `{ "description", "coverage": {tag: count}, "count" (of cases), "nodes": [rlp,
+//! ...], "cases": [case, ...] }`, each case `{ "note", "op": "get"|"set", "root", "key",
+//! "nodes": [indices into the file's nodes] }` and: for a set, `"value"` (`0x` deletes); when the
+//! engine answers, `"found"` and (found) `"got"` for a get, `"newRoot"` for a set; when it
+//! fails, `"error": "MissingNode"|"Malformed"` and for `MissingNode` the hash, `"missing"`.
 
 use alloy_primitives::{Address, B256, Bytes, U256, hex, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles};
@@ -469,14 +469,13 @@ impl Fixture {
     /// Records a read with exactly `nodes` as the witness, and the engine's answer.
     fn get_with(&mut self, note: &str, nodes: Vec<Bytes>, root: B256, key: B256) {
         let result = TrieWitness::new(nodes.clone()).get(root, key);
-        let mut case = self.case(note, "get", root, key, &[], nodes);
-        let (found, got) = match &result {
-            Ok(Some(value)) => (true, value.clone()),
-            _ => (false, Bytes::new()),
-        };
-        case.insert("found".into(), json!(found));
-        case.insert("got".into(), json!(got));
-        case.insert("newRoot".into(), json!(B256::ZERO));
+        let mut case = self.case(note, "get", root, key, nodes);
+        if let Ok(value) = &result {
+            case.insert("found".into(), json!(value.is_some()));
+            if let Some(value) = value {
+                case.insert("got".into(), json!(value));
+            }
+        }
         self.push(case, result.as_ref().err());
     }
 
@@ -490,11 +489,11 @@ impl Fixture {
         value: Option<Vec<u8>>,
     ) {
         let result = TrieWitness::new(nodes.clone()).set(root, key, value.as_deref());
-        let value = value.unwrap_or_default();
-        let mut case = self.case(note, "set", root, key, &value, nodes);
-        case.insert("found".into(), json!(false));
-        case.insert("got".into(), json!(Bytes::new()));
-        case.insert("newRoot".into(), json!(result.as_ref().ok().copied().unwrap_or_default()));
+        let mut case = self.case(note, "set", root, key, nodes);
+        case.insert("value".into(), json!(Bytes::from(value.unwrap_or_default())));
+        if let Ok(new_root) = &result {
+            case.insert("newRoot".into(), json!(new_root));
+        }
         self.push(case, result.as_ref().err());
     }
 
@@ -504,7 +503,6 @@ impl Fixture {
         op: &str,
         root: B256,
         key: B256,
-        value: &[u8],
         mut nodes: Vec<Bytes>,
     ) -> Map<String, Value> {
         nodes.sort();
@@ -521,24 +519,27 @@ impl Fixture {
         case.insert("op".into(), json!(op));
         case.insert("root".into(), json!(root));
         case.insert("key".into(), json!(key));
-        case.insert("value".into(), json!(Bytes::copy_from_slice(value)));
         case.insert("nodes".into(), json!(indices));
         case
     }
 
-    fn push(&mut self, mut case: Map<String, Value>, error: Option<&Error>) {
-        let (error, missing) = match error {
-            None => ("", B256::ZERO),
-            Some(Error::MissingProofNode(hash)) => ("MissingNode", *hash),
-            Some(Error::MalformedTrieNode(_)) => ("Malformed", B256::ZERO),
+    fn push(&mut self, mut case: Map<String, Value>, error_of: Option<&Error>) {
+        let error = match error_of {
+            None => "",
+            Some(Error::MissingProofNode(_)) => "MissingNode",
+            Some(Error::MalformedTrieNode(_)) => "Malformed",
             Some(other) => panic!("{}: a trie operation failed otherwise: {other}", self.name),
         };
         self.tag(if error.is_empty() { "ok" } else { "error" });
         if !error.is_empty() {
             self.tag(&format!("error:{error}"));
         }
-        case.insert("error".into(), json!(error));
-        case.insert("missing".into(), json!(missing));
+        if !error.is_empty() {
+            case.insert("error".into(), json!(error));
+        }
+        if let Some(Error::MissingProofNode(hash)) = error_of {
+            case.insert("missing".into(), json!(hash));
+        }
         self.cases.push(Value::Object(case));
     }
 

@@ -49,6 +49,7 @@ interface Vm {
         external
         pure
         returns (uint256[] memory);
+    function keyExistsJson(string calldata json, string calldata key) external view returns (bool);
     function toString(uint256 value) external pure returns (string memory);
     function toString(bytes calldata value) external pure returns (string memory);
     function snapshotGasLastCall(string calldata group, string calldata name)
