@@ -53,10 +53,13 @@ contract MPTHarness {
 ///         hash; any of `MalformedNode`, `RLPTruncated`, `RLPNonCanonical` where the engine
 ///         says malformed). Then mutated witnesses, and fuzzed writes built in Solidity.
 ///
-///         Gas (library only, `MPTHarness.getGas`/`setGas`, solc 0.8.30, optimizer 10,000
-///         runs), recorded in snapshots/LibMPT.json by `test_gas_deepPath`, on a mainnet-shaped
-///         path of eight full branches (532 bytes each) over a leaf, witness 4.4 KB: see the
-///         figures there. Calldata for such a witness costs another ~70k gas on L1.
+///         Gas, recorded in snapshots/LibMPT.json by `test_gas_deepPath` (the library, the
+///         witness's copy from calldata to memory included; solc 0.8.30, optimizer 10,000 runs)
+///         on a mainnet-shaped path, deep.json: eight full branches (532 bytes each) over the
+///         key's leaf, a 4.4 KB witness. At the time of writing: read 57k (present or absent),
+///         update 87k, insert splitting the leaf 103k, delete 99k, delete collapsing a branch
+///         (depth 10) 124k. Not counted: the witness's calldata, ~70k gas on L1 at 16 gas a
+///         byte.
 contract LibMPTTest is TestBase {
     MPTHarness internal mpt;
 
