@@ -177,7 +177,7 @@ fn mpt_fixture_world() {
             Vec::new()
         },
     };
-    let accounts: Vec<(Address, AccountLeaf<Vec<(U256, U256)>>)> =
+    let accounts: Vec<(Address, Account)> =
         addresses[..16].iter().enumerate().map(|(i, a)| (*a, leaf(&mut rng, i < 3))).collect();
     let mut world = World::new(accounts.clone()).unwrap();
     assert_eq!(world.roots.state_root, refute_engine::state_root(accounts.clone()));
@@ -358,6 +358,9 @@ fn mpt_fixture_hostile() {
     f.finish();
 }
 
+/// An account with its storage, as `World::new` takes it.
+type Account = AccountLeaf<Vec<(U256, U256)>>;
+
 // ------------------------------------------------------------------------------------------
 // A fixture file
 // ------------------------------------------------------------------------------------------
@@ -419,13 +422,14 @@ impl Fixture {
         key: B256,
         model: Option<Option<Vec<u8>>>,
     ) {
-        let full = store.get(root, key).unwrap();
+        let full = store.get(root, key).expect("the store reads its own trie");
         if let Some(model) = model {
             assert_eq!(full.as_ref().map(|v| v.to_vec()), model, "{}: {note}", self.name);
         }
-        let witness = nodes_of(&store.minimal_for_get(root, key).unwrap());
+        let witness = nodes_of(&store.minimal_for_get(root, key).expect("a read's witness"));
         self.tag(&format!("get:{}", walk_shape(&witness, root, &key)));
-        let minimal = TrieWitness::new(witness.clone()).get(root, key).unwrap();
+        let minimal =
+            TrieWitness::new(witness.clone()).get(root, key).expect("the minimal witness reads");
         assert_eq!(minimal, full, "{}: {note}: the minimal witness answers otherwise", self.name);
         self.get_with(note, witness, root, key);
     }
@@ -440,8 +444,8 @@ impl Fixture {
         value: Option<Bytes>,
     ) -> B256 {
         let raw: Option<&[u8]> = value.as_ref().map(|v| v.as_ref());
-        let full = store.set(root, key, raw).unwrap();
-        let witness = nodes_of(&store.minimal_for_set(root, key, raw).unwrap());
+        let full = store.set(root, key, raw).expect("the store writes its own trie");
+        let witness = nodes_of(&store.minimal_for_set(root, key, raw).expect("a write's witness"));
         let shape = walk_shape(&witness, root, &key);
         let present = shape == "present";
         let kind = match (&value, present) {
@@ -452,7 +456,7 @@ impl Fixture {
         };
         self.tag(&format!("set:{kind}"));
         if value.is_none() && present {
-            let read = store.minimal_for_get(root, key).unwrap();
+            let read = store.minimal_for_get(root, key).expect("a read's witness");
             if witness.len() > read.len() {
                 self.tag("set:delete:collapse");
             }
@@ -460,7 +464,9 @@ impl Fixture {
                 self.tag("set:delete:to-empty");
             }
         }
-        let minimal = TrieWitness::new(witness.clone()).set(root, key, raw).unwrap();
+        let minimal = TrieWitness::new(witness.clone())
+            .set(root, key, raw)
+            .expect("the minimal witness writes");
         assert_eq!(minimal, full, "{}: {note}: the minimal witness answers otherwise", self.name);
         self.set_with(note, witness, root, key, value.map(|v| v.to_vec()));
         full
@@ -573,7 +579,7 @@ impl Fixture {
     /// Writes the file under `REFUTE_BLESS=1`, else fails unless it equals the committed one.
     fn finish(self) {
         // Pretty at the top, one node and one case per line: small, and diffs read well.
-        let line = |v: &Value| serde_json::to_string(v).unwrap();
+        let line = |v: &Value| serde_json::to_string(v).expect("JSON values serialize");
         let list = |items: Vec<String>| format!("[\n    {}\n  ]", items.join(",\n    "));
         let text = format!(
             "{{\n  \"description\": {},\n  \"coverage\": {},\n  \"count\": {},\n  \"nodes\": {},\n  \"cases\": {}\n}}\n",
@@ -585,8 +591,8 @@ impl Fixture {
         );
         let path = fixture_dir().join(format!("{}.json", self.name));
         if std::env::var_os("REFUTE_BLESS").is_some() {
-            std::fs::create_dir_all(fixture_dir()).unwrap();
-            std::fs::write(&path, &text).unwrap();
+            std::fs::create_dir_all(fixture_dir()).expect("the fixture directory");
+            std::fs::write(&path, &text).expect("the fixture file is written");
             return;
         }
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
@@ -645,7 +651,8 @@ impl Trie {
     }
 
     fn apply(&mut self, key: B256, value: Option<Vec<u8>>) {
-        self.root = self.store.apply(self.root, key, value.as_deref()).unwrap();
+        self.root =
+            self.store.apply(self.root, key, value.as_deref()).expect("the engine applies a write");
         match value {
             Some(value) => self.map.insert(key, value),
             None => self.map.remove(&key),
@@ -719,12 +726,12 @@ fn shared_nibbles(a: &B256, b: &B256) -> usize {
 }
 
 fn nibble_at(key: &B256, i: usize) -> u8 {
-    (key[i / 2] >> if i % 2 == 0 { 4 } else { 0 }) & 0x0f
+    (key[i / 2] >> if i.is_multiple_of(2) { 4 } else { 0 }) & 0x0f
 }
 
 fn with_nibble(key: &B256, i: usize, nibble: u8) -> B256 {
     let mut key = *key;
-    let shift = if i % 2 == 0 { 4 } else { 0 };
+    let shift = if i.is_multiple_of(2) { 4 } else { 0 };
     key[i / 2] = (key[i / 2] & !(0x0f << shift)) | ((nibble & 0x0f) << shift);
     key
 }
