@@ -2,5 +2,6 @@
 
 mod conformance;
 mod contracts;
+mod mpt_fixtures;
 mod replay;
 mod trace;
