@@ -40,4 +40,4 @@ pub use corpus::{BlockchainTest, StateTestCase};
 pub use eip7610::{Eip7610, StorageProbe};
 pub use error::{Error, Result};
 pub use state_root::{AccountLeaf, logs_hash, state_root, storage_root};
-pub use transaction::RecoveredTx;
+pub use transaction::{RecoveredTx, signed_envelope};

@@ -62,3 +62,32 @@ impl RecoveredTx {
         }
     }
 }
+
+/// Signs `tx` with the secp256k1 secret `key` (RFC 6979, low `s` as EIP-2 requires) and
+/// returns its signed EIP-2718 envelope: what a batch carries (spec §8.1).
+///
+/// # Errors
+///
+/// [`Error::InvalidCase`] (naming `what`) when the key cannot sign.
+pub fn signed_envelope<T>(
+    tx: T,
+    key: &k256::ecdsa::SigningKey,
+    what: &dyn std::fmt::Display,
+) -> Result<alloy_primitives::Bytes>
+where
+    T: alloy_consensus::SignableTransaction<alloy_primitives::Signature>,
+    TxEnvelope: From<alloy_consensus::Signed<T>>,
+{
+    use alloy_eips::Encodable2718 as _;
+    let hash = tx.signature_hash();
+    let (signature, recovery) = key
+        .sign_prehash_recoverable(hash.as_slice())
+        .map_err(|e| Error::invalid_case(what, format!("cannot sign: {e}")))?;
+    let bytes = signature.to_bytes();
+    let signature = alloy_primitives::Signature::new(
+        alloy_primitives::U256::from_be_slice(&bytes[..32]),
+        alloy_primitives::U256::from_be_slice(&bytes[32..]),
+        recovery.is_y_odd(),
+    );
+    Ok(TxEnvelope::from(tx.into_signed(signature)).encoded_2718().into())
+}

@@ -306,30 +306,16 @@ impl<'a> StateTestCase<'a> {
     /// As [`Self::tx_env`]; [`Error::InvalidCase`] when the transaction has no envelope (an
     /// EIP-4844 creation, an EIP-7702 transaction, fees past 128 bits).
     pub fn envelope(&self) -> Result<alloy_primitives::Bytes> {
-        use alloy_consensus::{
-            SignableTransaction, TxEip1559, TxEip2930, TxEip4844, TxEnvelope, TxLegacy,
-        };
-        use alloy_eips::Encodable2718;
+        use alloy_consensus::{TxEip1559, TxEip2930, TxEip4844, TxLegacy};
         let tx = self.tx_env()?;
         let secret =
             self.unit.transaction.secret_key.ok_or_else(|| self.invalid("no secretKey"))?;
         let key = k256::ecdsa::SigningKey::from_slice(secret.as_slice())
             .map_err(|_| self.invalid("secretKey is not a valid secp256k1 key"))?;
-        let sign = |hash: B256| -> Result<alloy_primitives::Signature> {
-            let (signature, recovery) = key
-                .sign_prehash_recoverable(hash.as_slice())
-                .map_err(|e| self.invalid(format!("cannot sign: {e}")))?;
-            let bytes = signature.to_bytes();
-            Ok(alloy_primitives::Signature::new(
-                U256::from_be_slice(&bytes[..32]),
-                U256::from_be_slice(&bytes[32..]),
-                recovery.is_y_odd(),
-            ))
-        };
         let chain_id = tx.chain_id.unwrap_or(1);
-        let envelope: TxEnvelope = match tx.tx_type {
+        match tx.tx_type {
             0 => {
-                let t = TxLegacy {
+                let tx = TxLegacy {
                     chain_id: Some(chain_id),
                     nonce: tx.nonce,
                     gas_price: tx.gas_price,
@@ -338,11 +324,10 @@ impl<'a> StateTestCase<'a> {
                     value: tx.value,
                     input: tx.data,
                 };
-                let signature = sign(t.signature_hash())?;
-                t.into_signed(signature).into()
+                crate::signed_envelope(tx, &key, self)
             }
             1 => {
-                let t = TxEip2930 {
+                let tx = TxEip2930 {
                     chain_id,
                     nonce: tx.nonce,
                     gas_price: tx.gas_price,
@@ -352,11 +337,10 @@ impl<'a> StateTestCase<'a> {
                     access_list: tx.access_list,
                     input: tx.data,
                 };
-                let signature = sign(t.signature_hash())?;
-                t.into_signed(signature).into()
+                crate::signed_envelope(tx, &key, self)
             }
             2 => {
-                let t = TxEip1559 {
+                let tx = TxEip1559 {
                     chain_id,
                     nonce: tx.nonce,
                     gas_limit: tx.gas_limit,
@@ -367,14 +351,13 @@ impl<'a> StateTestCase<'a> {
                     access_list: tx.access_list,
                     input: tx.data,
                 };
-                let signature = sign(t.signature_hash())?;
-                t.into_signed(signature).into()
+                crate::signed_envelope(tx, &key, self)
             }
             3 => {
                 let TxKind::Call(to) = tx.kind else {
                     return Err(self.invalid("an EIP-4844 transaction cannot create"));
                 };
-                let t = TxEip4844 {
+                let tx = TxEip4844 {
                     chain_id,
                     nonce: tx.nonce,
                     gas_limit: tx.gas_limit,
@@ -387,12 +370,10 @@ impl<'a> StateTestCase<'a> {
                     max_fee_per_blob_gas: tx.max_fee_per_blob_gas,
                     input: tx.data,
                 };
-                let signature = sign(t.signature_hash())?;
-                t.into_signed(signature).into()
+                crate::signed_envelope(tx, &key, self)
             }
-            other => return Err(self.invalid(format!("no Cancun envelope for type {other}"))),
-        };
-        Ok(envelope.encoded_2718().into())
+            other => Err(self.invalid(format!("no Cancun envelope for type {other}"))),
+        }
     }
 
     fn invalid(&self, reason: impl ToString) -> Error {

@@ -29,6 +29,8 @@ mod frame_tests;
 #[cfg(test)]
 mod micro_tests;
 #[cfg(test)]
+mod tx_begin_tests;
+#[cfg(test)]
 mod world_steps;
 
 pub use code::{
