@@ -220,6 +220,8 @@ pub(super) enum Begun {
     /// The top frame was entered; `commitment` is its state before its first instruction.
     Entered {
         commitment: B256,
+        /// The state's header and frame (to name what differs from revm's).
+        header: Box<(crate::machine::MachineState, crate::machine::Frame)>,
         accumulators: TxAccumulators,
         items: AccumulatorItems,
         /// The top frame as entered (its checkpoint is the one the transaction restores).
@@ -253,6 +255,7 @@ pub(super) fn drive_begin(
         if !run.ended {
             return Ok(Ok(Begun::Entered {
                 commitment,
+                header: Box::new((header, run.frame.snapshot.frame()?)),
                 accumulators: run.accumulators,
                 items: run.items.clone(),
                 frame: Box::new(run.frame.clone()),

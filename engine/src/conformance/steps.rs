@@ -262,6 +262,8 @@ pub struct StepChecker {
     top_ended: bool,
     /// The transaction's begin to check (spec §8.1), until its chain runs.
     begin: Option<BeginInput>,
+    /// The top frame's first state as the begin steps reached it, until settled.
+    begun: Option<Box<(MachineState, crate::machine::Frame)>>,
     report: StepReport,
 }
 
@@ -307,6 +309,7 @@ impl StepChecker {
             last: None,
             top_ended: false,
             begin: None,
+            begun: None,
             report: StepReport::default(),
         }
     }
@@ -349,9 +352,13 @@ impl StepChecker {
     /// §8.1: revm warms the callee after its own checkpoint, a difference no outcome shows).
     fn begin_prediction(&mut self) -> Option<(Prediction, HeldFrame)> {
         match self.run_begin()? {
-            Ok(Ok((Begun::Entered { commitment, accumulators, items, frame }, boundary))) => {
+            Ok(Ok((
+                Begun::Entered { commitment, header, accumulators, items, frame },
+                boundary,
+            ))) => {
                 self.accumulators = accumulators;
                 self.items = items;
+                self.begun = Some(header);
                 Some((Prediction::Begun { commitment, boundary }, *frame))
             }
             Ok(Ok((begun, _))) => {
@@ -666,6 +673,24 @@ impl StepChecker {
                 *self.report.unsupported.entry(kind).or_default() += 1;
             }
         }
+    }
+
+    /// Reads the contexts from revm and starts following its journal (the block's coinbase is
+    /// warm by rule: the follower must know it before its first sync), once, before the first
+    /// frame starts.
+    fn start_transaction<CTX: ContextTr<Journal: JournalExt>>(&mut self, context: &mut CTX) {
+        if self.contexts.is_some() {
+            return;
+        }
+        let start_state_root = self.world.as_ref().map_or(B256::ZERO, |t| t.start_state_root);
+        let contexts = crate::trace::context::contexts(context, start_state_root);
+        if let Some(tracker) = &mut self.world {
+            let access_list = crate::trace::context::access_list(context);
+            if tracker.begin(contexts.block.coinbase, &access_list).is_err() {
+                self.world = None; // cannot happen: the store was built here
+            }
+        }
+        self.contexts = Some(contexts);
     }
 
     /// Brings the world up to revm's journal. Called at each checked or settled step and at
@@ -993,17 +1018,7 @@ fn name(opcode: u8) -> String {
 
 impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
     fn initialize_interp(&mut self, interp: &mut Interpreter, context: &mut CTX) {
-        if self.contexts.is_none() {
-            let start_state_root = self.world.as_ref().map_or(B256::ZERO, |t| t.start_state_root);
-            let contexts = crate::trace::context::contexts(context, start_state_root);
-            if let Some(tracker) = &mut self.world {
-                let access_list = crate::trace::context::access_list(context);
-                if tracker.begin(contexts.block.coinbase, &access_list).is_err() {
-                    self.world = None; // cannot happen: the store was built here
-                }
-            }
-            self.contexts = Some(contexts);
-        }
+        self.start_transaction(context);
         let refund_base = self.frames.last().map(|f| f.refund_base + f.refunded).unwrap_or(0);
         let code = interp.bytecode.original_byte_slice();
         let code_hash = keccak256(code);
@@ -1174,14 +1189,24 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
                     }
                 }
                 Prediction::Begun { commitment, boundary } => {
+                    let begun = self.begun.take();
                     if actual.ok() == Some(commitment) {
                         self.pass_transaction(boundary);
                     } else {
-                        self.report.mismatch(
+                        let frame = self.frames.last().and_then(|f| f.snapshot.frame().ok());
+                        let fields = match (begun, frame) {
+                            (Some(begun), Some(frame)) => {
+                                let header = self.header(frame.hash());
+                                let mut fields = begun.0.differing_fields(&header);
+                                fields.extend(begun.1.differing_fields(&frame));
+                                fields.join(", ")
+                            }
+                            _ => String::new(),
+                        };
+                        self.report.mismatch(format!(
                             "transaction begin: the executor's top frame differs from revm's \
-                             first state"
-                                .into(),
-                        );
+                             first state ({fields})"
+                        ));
                     }
                 }
                 Prediction::Exit { opcode, pc, .. }
@@ -1285,6 +1310,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
         if self.frames.is_empty() {
             // The transaction's checkpoint: after the fee and the nonce, before the value
             // moves (spec §8.1).
+            self.start_transaction(context);
             self.sync_world(context);
             self.top_checkpoint = Some(self.checkpoint_now());
         }
@@ -1312,6 +1338,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
             self.top_is_create = true;
             // The transaction's checkpoint: as a create frame's (spec §6.4), after the
             // sender's nonce bump and the new address's warm-up, which revm makes next.
+            self.start_transaction(context);
             self.sync_world(context);
             self.top_checkpoint = self.creation_checkpoint(inputs.caller());
         }

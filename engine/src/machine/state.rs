@@ -148,6 +148,17 @@ impl Frame {
     /// The encoded size in bytes.
     pub const ENCODED_LEN: usize = 336;
 
+    /// The names of the fields in which `self` and `other` differ (for diagnostics).
+    pub fn differing_fields(&self, other: &Self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        macro_rules! cmp {
+            ($($field:ident),*) => {$(if self.$field != other.$field { out.push(stringify!($field)); })*};
+        }
+        cmp!(kind, is_static, address, caller, value, code_root, code_size, code_hash, pc, gas);
+        cmp!(stack, memory, calldata, returndata, return_window, checkpoint);
+        out
+    }
+
     /// The encoding: the fields in order, fixed-width, big-endian.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(Self::ENCODED_LEN);
@@ -266,6 +277,18 @@ pub struct MachineState {
 impl MachineState {
     /// The encoded size in bytes.
     pub const ENCODED_LEN: usize = 402;
+
+    /// The names of the fields in which `self` and `other` differ (for diagnostics).
+    pub fn differing_fields(&self, other: &Self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        macro_rules! cmp {
+            ($($field:ident),*) => {$(if self.$field != other.$field { out.push(stringify!($field)); })*};
+        }
+        cmp!(fork, status, pending_kind, pending_hash, block_hash, tx_hash, state_root);
+        cmp!(warm_addresses, warm_slots, transient, created, refund, logs, frame_hash, callers);
+        cmp!(accumulators);
+        out
+    }
 
     /// The encoding, starting with [`SPEC_VERSION`].
     pub fn encode(&self) -> Vec<u8> {
