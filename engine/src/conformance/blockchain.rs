@@ -1,15 +1,17 @@
 //! Blockchain-test conformance.
 
-use super::{Mismatch, cache_state_root};
+use super::{Mismatch, StepChecker, StepReport, StepSelection, TxOutcome, cache_state_root};
 use crate::{BlockchainTest, Eip7610, Error};
 use alloy_consensus::{Receipt, ReceiptEnvelope, proofs::calculate_receipt_root};
+use alloy_eips::Encodable2718;
 use alloy_eips::{eip4788::BEACON_ROOTS_ADDRESS, eip7840::BlobParams};
 use revm::{
     Context, ExecuteCommitEvm, InspectCommitEvm, MainBuilder, MainContext, SystemCallCommitEvm,
-    context::{CfgEnv, ContextTr, JournalTr},
+    context::{CfgEnv, ContextTr, JournalTr, either::Either},
     database::State,
     handler::EvmTr,
-    primitives::{U256, hardfork::SpecId},
+    inspector::NoOpInspector,
+    primitives::{B256, U256, hardfork::SpecId},
 };
 
 /// wei per gwei: EIP-4895 withdrawal amounts are in gwei.
@@ -26,6 +28,29 @@ const WEI_PER_GWEI: u64 = 1_000_000_000;
 ///
 /// The first [`Mismatch`] found; [`Mismatch::Invalid`] when the test cannot be built.
 pub fn run_blockchain_test(test: &BlockchainTest<'_>) -> Result<usize, Mismatch> {
+    replay(test, None, &mut StepReport::default())
+}
+
+/// Replays a blockchain test like [`run_blockchain_test`], with every transaction's steps
+/// checked against the one-step executor (see [`StepChecker`]): its begin from the signed
+/// envelope the block carries, in its block after the gas of the block's earlier transactions
+/// (spec §8.1), its frames, and its end against revm's committed result.
+///
+/// Returns the roots' verdict (as [`run_blockchain_test`]) and the step report.
+pub fn check_blockchain_test_steps(
+    test: &BlockchainTest<'_>,
+    selection: StepSelection,
+) -> (Result<usize, Mismatch>, StepReport) {
+    let mut report = StepReport::default();
+    let roots = replay(test, Some(selection), &mut report);
+    (roots, report)
+}
+
+fn replay(
+    test: &BlockchainTest<'_>,
+    steps: Option<StepSelection>,
+    report: &mut StepReport,
+) -> Result<usize, Mismatch> {
     let fork = test.fork();
     let mut cfg = CfgEnv::new_with_spec(fork);
     cfg.chain_id = 1;
@@ -46,7 +71,7 @@ pub fn run_blockchain_test(test: &BlockchainTest<'_>) -> Result<usize, Mismatch>
             .with_cfg(cfg.clone())
             .with_block(block.block_env(blob_fraction))
             .with_db(&mut state)
-            .build_mainnet_with_inspector(Eip7610);
+            .build_mainnet_with_inspector((Eip7610, Either::Left(NoOpInspector)));
 
         if fork.is_enabled_in(SpecId::CANCUN)
             && let Some(root) = block.header.parent_beacon_block_root
@@ -62,9 +87,30 @@ pub fn run_blockchain_test(test: &BlockchainTest<'_>) -> Result<usize, Mismatch>
         let mut receipts = Vec::with_capacity(block.transactions.len());
         let mut cumulative_gas_used = 0u64;
         for tx in &block.transactions {
+            if let Some(selection) = steps {
+                let pre = evm.ctx().db().cache.clone();
+                let block_context =
+                    crate::trace::context::contexts(evm.ctx_mut(), B256::ZERO).block;
+                let envelope = tx.envelope.encoded_2718().into();
+                let checker = StepChecker::new(selection)
+                    .with_pre_state(&pre)
+                    .map_err(Mismatch::from)?
+                    .with_envelope(Ok(envelope), block_context, cumulative_gas_used);
+                evm.inspector.1 = Either::Right(checker);
+            }
             let result = evm.inspect_tx_commit(tx.tx_env()).map_err(|e| {
                 Mismatch::UnexpectedException { reason: e.to_string(), block: Some(number) }
             })?;
+            if let Either::Right(checker) =
+                std::mem::replace(&mut evm.inspector.1, Either::Left(NoOpInspector))
+            {
+                let outcome = TxOutcome {
+                    state_root: cache_state_root(&evm.ctx().db().cache),
+                    success: result.is_success(),
+                    gas_used: result.tx_gas_used(),
+                };
+                report.merge(checker.finish(Some(outcome)));
+            }
             cumulative_gas_used += result.tx_gas_used();
             let receipt = Receipt {
                 status: result.is_success().into(),

@@ -12,7 +12,7 @@ mod state;
 mod steps;
 mod world;
 
-pub use blockchain::run_blockchain_test;
+pub use blockchain::{check_blockchain_test_steps, run_blockchain_test};
 pub use state::{check_state_test_steps, run_state_test};
 pub use steps::{StepChecker, StepReport, StepSelection, TxOutcome};
 
@@ -224,7 +224,9 @@ pub struct StepSummary {
 }
 
 /// Runs every state-test case of `fork` in `files` with every (or a sample of) step checked
-/// against the one-step executor, in parallel over files. `on_file` is called once per file.
+/// against the one-step executor, in parallel over files; a file under a `BlockchainTests`
+/// folder is read as blockchain tests, each a case whose every transaction is checked (see
+/// [`check_blockchain_test_steps`]). `on_file` is called once per file.
 pub fn run_step_checks(
     files: &[std::path::PathBuf],
     fork: crate::corpus::Fork,
@@ -238,6 +240,34 @@ pub fn run_step_checks(
             let started = std::time::Instant::now();
             let mut out = StepSummary::default();
             out.roots.files = 1;
+            let blockchain = path.components().any(|c| c.as_os_str() == "BlockchainTests");
+            if blockchain {
+                match crate::corpus::BlockchainTestFile::load(path) {
+                    Ok(file) => {
+                        for test in file.tests(fork) {
+                            out.roots.cases += 1;
+                            let (roots, mut report) = check_blockchain_test_steps(&test, selection);
+                            for m in &mut report.mismatches {
+                                *m = format!("{test}: {m}");
+                            }
+                            out.steps.merge(report);
+                            match roots {
+                                Ok(transactions) => {
+                                    out.roots.matched += 1;
+                                    out.roots.transactions += transactions;
+                                }
+                                Err(why) => out.roots.failures.push((test.to_string(), why)),
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        out.roots.cases += 1;
+                        out.roots.failures.push((crate::corpus::display_path(path), e.into()));
+                    }
+                }
+                on_file(path);
+                return out;
+            }
             match crate::corpus::StateTestFile::load(path) {
                 Ok(file) => {
                     for case in file.cases(fork) {

@@ -72,7 +72,7 @@ pub fn check_state_test_steps(
             .with_db(&mut db);
         crate::trace::context::contexts(&mut context, alloy_primitives::B256::ZERO).block
     };
-    let checker = checker.with_envelope(envelope, block_context);
+    let checker = checker.with_envelope(envelope, block_context, 0);
     let mut state = State::builder().with_cached_prestate(pre).with_bundle_update().build();
     let mut evm = Context::mainnet()
         .with_cfg(cfg)

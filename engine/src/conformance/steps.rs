@@ -38,10 +38,17 @@
 //! pre-state ([`StepChecker::with_pre_state`]) — the world: state root, warm sets, transient
 //! storage (kept by replaying revm's journal, see `world.rs`) and the refund counter (revm's
 //! per-frame refunds summed over the live frames) and the `created` set (from revm's
-//! account-created journal entries). The top frame's end is checked against revm's outcome
-//! (success, gas, output) but its exit — transaction end (spec §8.2), including a creation
-//! transaction's code deposit — is not run; the transaction accumulators are the prover's
-//! (the EIP-161/6780 deletions they drive happen at transaction end).
+//! account-created journal entries). The top frame's end runs the transaction's end steps
+//! (spec §8.2) to the final state, whose state root, status and gas used must equal revm's
+//! committed result ([`StepChecker::finish`]).
+//!
+//! The transaction's begin (spec §8.1), when the checker is given the signed envelope
+//! ([`StepChecker::with_envelope`]): from the begin state over the pre-state, the prover runs
+//! the begin step, the access-list steps and the entry step, the executor each on its previous
+//! output; the state after the entry is settled at the top frame's first instruction against
+//! revm's. When revm runs no frame, the chain must end where revm did: an invalid transaction
+//! (revm rejected it) with the state unchanged, or — a callee without code, a precompile, a
+//! creation's collision — a final state checked like any other.
 
 use super::{
     boundary::{Begun, Counts, Final, Stopped, drive, drive_begin},
@@ -272,6 +279,7 @@ pub struct StepChecker {
 struct BeginInput {
     envelope: Bytes,
     block: BlockContext,
+    block_gas_used: u64,
     world: World,
 }
 
@@ -317,17 +325,20 @@ impl StepChecker {
     /// Checks the transaction's begin too (spec §8.1): from the begin state of the signed
     /// EIP-2718 `envelope` in `block` (the first of its block), the begin, access-list and
     /// entry steps must reach revm's first state of the top frame — or, when revm runs no
-    /// frame, its outcome (an invalid transaction: the state unchanged). Call after
-    /// [`Self::with_pre_state`]; without a pre-state nothing is checked. An envelope that
-    /// could not be built (`Err`, the reason) is counted as unsupported.
+    /// frame, its outcome (an invalid transaction: the state unchanged). `block_gas_used` is
+    /// the gas the block's earlier transactions used. Call after [`Self::with_pre_state`];
+    /// without a pre-state nothing is checked. An envelope that could not be built (`Err`, the
+    /// reason) is counted as unsupported.
     pub fn with_envelope(
         mut self,
         envelope: std::result::Result<Bytes, String>,
         block: BlockContext,
+        block_gas_used: u64,
     ) -> Self {
         match (envelope, &self.world) {
             (Ok(envelope), Some(tracker)) => {
-                self.begin = Some(BeginInput { envelope, block, world: tracker.world.overlay() });
+                let world = tracker.world.overlay();
+                self.begin = Some(BeginInput { envelope, block, block_gas_used, world });
             }
             (Err(why), Some(_)) => {
                 let kind = format!("transaction without an envelope: {why}");
@@ -342,7 +353,13 @@ impl StepChecker {
     fn run_begin(&mut self) -> Option<Result<std::result::Result<(Begun, Counts), String>>> {
         let input = self.begin.take()?;
         let codes = self.world.as_ref()?.codes();
-        let mut run = BoundaryRun::begin(input.world, codes, input.block, input.envelope, 0);
+        let mut run = BoundaryRun::begin(
+            input.world,
+            codes,
+            input.block,
+            input.envelope,
+            input.block_gas_used,
+        );
         let mut counts = Counts::default();
         Some(drive_begin(&mut run, &mut counts).map(|r| r.map(|begun| (begun, counts))))
     }
