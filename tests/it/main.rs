@@ -5,3 +5,4 @@ mod contracts;
 mod mpt_fixtures;
 mod replay;
 mod trace;
+mod verifier;

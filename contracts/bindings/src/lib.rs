@@ -10,7 +10,7 @@
 //! those JSON files, so `cargo build` never needs node, forge or solc; the test command fails
 //! when the committed artifacts differ from a fresh compile. It holds no logic of its own.
 //!
-//! Contracts: [`DisputeGame`], [`DisputeGameFactory`], [`Proposals`], [`IStepVerifier`],
+//! Contracts: [`DisputeGame`], [`DisputeGameFactory`], [`Proposals`], [`IStepVerifier`], [`StepVerifier`],
 //! [`PositionLens`]; test doubles in [`doubles`].
 
 #![allow(missing_docs)] // the `sol!` expansions carry the contracts' NatSpec, not Rust docs
@@ -48,6 +48,14 @@ alloy_sol_types::sol!(
     #[sol(all_derives)]
     IStepVerifier,
     "../artifacts/IStepVerifier.json"
+);
+
+alloy_sol_types::sol!(
+    /// The EVM one-step verifier (`contracts/src/verifier/StepVerifier.sol`), witness layout
+    /// `docs/spec/verifier-abi.md`.
+    #[sol(all_derives)]
+    StepVerifier,
+    "../artifacts/StepVerifier.json"
 );
 
 /// Test doubles compiled from `contracts/test/doubles/`: for tests only, never deployed by

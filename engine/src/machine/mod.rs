@@ -1,6 +1,7 @@
 //! The step machine of `docs/spec/step-machine.md` (version 0.1): its primitive commitments
 //! first (§2). Section numbers in the docs below refer to that document.
 
+mod abi;
 mod code;
 mod context;
 mod execute;
@@ -33,6 +34,9 @@ mod tx_begin_tests;
 #[cfg(test)]
 mod world_steps;
 
+pub use abi::{
+    CHUNK_ITEM_LEN, SECTIONS, Section, WITNESS_ABI_VERSION, WITNESS_FIXED_LEN, WORD_ITEM_LEN,
+};
 pub use code::{
     CODE_TREE_DEPTH, CodeChunk, CodeTree, MAX_CODE_SIZE, is_jumpdest_in_chunk, push_data_prefixes,
 };
