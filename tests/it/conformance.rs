@@ -66,8 +66,10 @@ fn a_wrong_expected_root_is_a_failure_not_a_match() {
 /// Every step of the VM, memory and call-code state tests, and a sample of the steps of the
 /// world-focused ones (storage, refunds, account reads and EXTCODECOPY, transient storage,
 /// access lists, blob and context opcodes, calls, reverts and SELFDESTRUCT, creates and
-/// init-code limits; frame boundaries are always checked), checked against the one-step executor: no mismatch, every root
-/// matched, and every opcode the executor runs is among those checked.
+/// init-code limits, invalid transactions; frame boundaries are always checked), and every step
+/// of five blockchain-test folders, checked against the one-step executor — each transaction
+/// begun from its signed envelope (spec §8.1) and ended (§8.2): no mismatch, nothing
+/// unsupported, every root matched, and every opcode the executor runs is among those checked.
 /// (The whole corpus runs by command, `refute conformance --steps all`; the loops of
 /// `vmPerformance` alone are 140 million steps, too long for the test suite.)
 #[test]
@@ -110,6 +112,16 @@ fn the_steps_of_the_vm_memory_and_world_tests_match_the_executor() {
         "stCreate2",
         "stInitCodeTest",
         "Shanghai/stEIP3860-limitmeterinitcode",
+        "stTransactionTest",
+    ];
+    // Blockchain tests: several transactions per block, real signatures, the block's gas
+    // before each transaction (spec §8.1), every step checked.
+    let chains = [
+        "bcEIP1559",
+        "bcEIP4844-blobtransactions",
+        "bcExample",
+        "bcValidBlockTest",
+        "bcStateTests",
     ];
     let run = |folders: &[&str], selection| {
         let files =
@@ -118,10 +130,21 @@ fn the_steps_of_the_vm_memory_and_world_tests_match_the_executor() {
     };
     let all = run(&every_step, conformance::StepSelection::All);
     let sample = run(&sampled, conformance::StepSelection::Sample(64));
+    let blocks = root.join("BlockchainTests/ValidBlocks");
+    let files =
+        corpus::json_files(&chains.iter().map(|f| blocks.join(f)).collect::<Vec<_>>()).unwrap();
+    let chained = conformance::run_step_checks(
+        &files,
+        SpecId::CANCUN,
+        conformance::StepSelection::All,
+        &|_| {},
+    );
     report("VM and memory state tests (with every step checked)", &all.roots);
     report("world state tests (with a sample of steps checked)", &sample.roots);
+    report("blockchain tests (with every step checked)", &chained.roots);
     let mut steps = all.steps;
     steps.merge(sample.steps);
+    steps.merge(chained.steps);
     eprintln!(
         "steps {}, checked {}, mismatches {}, unsupported {}",
         steps.steps,
@@ -133,6 +156,14 @@ fn the_steps_of_the_vm_memory_and_world_tests_match_the_executor() {
         eprintln!("MISMATCH {mismatch}");
     }
     assert_eq!(steps.mismatch_count, 0, "mismatches (listed above)");
+    assert_eq!(steps.unsupported_count(), 0, "unsupported: {:?}", steps.unsupported);
+    // Every transaction is begun from its envelope (spec §8.1): valid ones enter, invalid
+    // ones (stTransactionTest, fee rules) end at their begin step; access lists are warmed.
+    let count = |kind: &str| steps.checked_by_opcode.get(kind).copied().unwrap_or(0);
+    assert!(count("transaction/tx-begin") > 2_000, "{}", count("transaction/tx-begin"));
+    assert!(count("transaction/entry") > 1_000, "{}", count("transaction/entry"));
+    assert!(count("transaction/access-list") > 100, "{}", count("transaction/access-list"));
+    assert!(count("transaction/tx-begin") > count("transaction/entry") + 500, "invalid ones");
     assert!(steps.checked > 100_000, "only {} steps checked", steps.checked);
     let missing: Vec<&str> = (0..=255u8)
         .filter(|op| {
