@@ -672,9 +672,40 @@ impl<'c> BoundaryRun<'c> {
         }
         let init = self.buffer_bytes(create.input.len);
         let salt = (create.kind == FrameKind::Create2).then_some(create.salt);
-        let address = created_address(me, creator.nonce, salt, &init);
-        let bumped = TrieAccount { nonce: creator.nonce + 1, ..creator };
-        self.world.put_account(me, Some(bumped))?;
+        match self.create_account(
+            create.kind,
+            me,
+            creator,
+            create.value,
+            salt,
+            &init,
+            create.gas,
+        )? {
+            Some(callee) => {
+                self.buffer = WordTree::empty();
+                self.push_frame(callee);
+            }
+            None => self.end_early(0, U256::ZERO),
+        }
+        Ok(())
+    }
+
+    /// The part of a create's entry shared by CREATE, CREATE2 and a creation transaction (the
+    /// executor's `Step::create_account`): the init frame with `gas`, or `None` on a collision.
+    #[expect(clippy::too_many_arguments, reason = "the create's parameters, each used once")]
+    pub(super) fn create_account(
+        &mut self,
+        kind: FrameKind,
+        creator: Address,
+        account: TrieAccount,
+        value: U256,
+        salt: Option<B256>,
+        init: &[u8],
+        gas: u64,
+    ) -> Result<Option<HeldFrame>> {
+        let address = created_address(creator, account.nonce, salt, init);
+        let bumped = TrieAccount { nonce: account.nonce + 1, ..account };
+        self.world.put_account(creator, Some(bumped))?;
         self.warm(address)?;
         let checkpoint = self.checkpoint_now();
         let accumulators = self.accumulators;
@@ -683,25 +714,24 @@ impl<'c> BoundaryRun<'c> {
             || target.nonce != 0
             || target.storage_root != EMPTY_ROOT_HASH
         {
-            self.end_early(0, U256::ZERO);
-            return Ok(());
+            return Ok(None);
         }
-        let balance = target.balance + create.value;
+        let balance = target.balance + value;
         self.world.put_account(address, Some(TrieAccount { nonce: 1, balance, ..target }))?;
-        if !create.value.is_zero() {
-            let balance = bumped.balance - create.value;
-            self.world.put_account(me, Some(TrieAccount { balance, ..bumped }))?;
+        if !value.is_zero() {
+            let balance = bumped.balance - value;
+            self.world.put_account(creator, Some(TrieAccount { balance, ..bumped }))?;
         }
         self.world.mark_created(address)?;
-        let callee = FrameSnapshot {
-            kind: create.kind,
+        let snapshot = FrameSnapshot {
+            kind,
             is_static: false,
             address,
-            caller: me,
-            value: create.value,
-            code: Arc::new(CodeTree::new(&init)?),
+            caller: creator,
+            value,
+            code: Arc::new(CodeTree::new(init)?),
             pc: 0,
-            gas: create.gas,
+            gas,
             stack: Stack::new(&[]),
             memory: WordTree::empty(),
             calldata: Arc::new(WordTree::empty()),
@@ -709,9 +739,7 @@ impl<'c> BoundaryRun<'c> {
             return_window: (0, 0),
             checkpoint: checkpoint.hash(),
         };
-        self.buffer = WordTree::empty();
-        self.push_frame(HeldFrame { snapshot: callee, checkpoint, accumulators });
-        Ok(())
+        Ok(Some(HeldFrame { snapshot, checkpoint, accumulators }))
     }
 
     /// The entry step (the executor's `Step::enter`).

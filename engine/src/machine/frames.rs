@@ -408,7 +408,7 @@ impl Step<'_> {
         }
         let me = self.frame.address;
         let mut nodes = self.witness.tries.overlay();
-        let mut root = self.header.state_root;
+        let root = self.header.state_root;
         let creator = or_empty(super::Tries { nodes: &nodes }.account(root, me)?);
         if creator.balance < create.value || creator.nonce == u64::MAX {
             return self.end_early(create.gas, fail);
@@ -419,49 +419,80 @@ impl Step<'_> {
             return Err(bad("the init code does not match the init-code buffer"));
         }
         let salt = (create.kind == FrameKind::Create2).then_some(create.salt);
-        let address = created_address(me, creator.nonce, salt, init);
-        let bumped = TrieAccount { nonce: creator.nonce + 1, ..creator };
-        root = nodes.apply(root, address_key(me), Some(&alloy_rlp::encode(bumped)))?;
+        let kind = create.kind;
+        match self.create_account(kind, me, creator, create.value, salt, init, &mut nodes)? {
+            Some(frame) => self.push_frame(Frame { gas: create.gas, ..frame }),
+            None => return self.end_early(0, fail), // a collision consumes the frame's gas
+        }
+        Ok(())
+    }
+
+    /// The part of a create's entry shared by CREATE, CREATE2 and a creation transaction (spec
+    /// §6.4, §8.1), after the creator's checks: the creator's nonce is bumped, the address
+    /// derived (from `salt` and the init code for CREATE2, else from the nonce) and warmed
+    /// (both kept if the create fails), the checkpoint taken; a collision (code, a nonce or
+    /// storage at the address, EIP-684/EIP-7610) is `None`. Else the account gets nonce 1
+    /// (EIP-161) and `value`, joins the `created` set (EIP-6780), and the init frame is
+    /// returned with no gas (the caller sets it) and `init` as its code. Writes go through
+    /// `nodes`, the step's overlay.
+    #[expect(clippy::too_many_arguments, reason = "the create's parameters, each used once")]
+    pub(super) fn create_account(
+        &mut self,
+        kind: FrameKind,
+        creator: Address,
+        account: TrieAccount,
+        value: U256,
+        salt: Option<B256>,
+        init: &[u8],
+        nodes: &mut super::TrieWitness,
+    ) -> StepResult<Option<Frame>> {
+        let address = created_address(creator, account.nonce, salt, init);
+        let bumped = TrieAccount { nonce: account.nonce + 1, ..account };
+        let mut root = self.header.state_root;
+        root = nodes.apply(root, address_key(creator), Some(&alloy_rlp::encode(bumped)))?;
         self.header.state_root = root;
         self.warm_account(address)?;
         let checkpoint = self.checkpoint_now();
-        let target = or_empty(super::Tries { nodes: &nodes }.account(root, address)?);
+        let target = or_empty(super::Tries { nodes }.account(root, address)?);
         if target.code_hash != KECCAK_EMPTY
             || target.nonce != 0
             || target.storage_root != EMPTY_ROOT_HASH
         {
-            return self.end_early(0, fail); // a collision consumes the frame's gas
+            return Ok(None);
         }
-        let balance = target.balance.checked_add(create.value).ok_or(bad("balance overflow"))?;
-        let account = TrieAccount { nonce: 1, balance, ..target };
-        root = nodes.apply(root, address_key(address), Some(&alloy_rlp::encode(account)))?;
-        if !create.value.is_zero() {
-            let creator = TrieAccount { balance: bumped.balance - create.value, ..bumped };
-            root = nodes.apply(root, address_key(me), Some(&alloy_rlp::encode(creator)))?;
+        let balance = target.balance.checked_add(value).ok_or(bad("balance overflow"))?;
+        let created = TrieAccount { nonce: 1, balance, ..target };
+        root = nodes.apply(root, address_key(address), Some(&alloy_rlp::encode(created)))?;
+        if !value.is_zero() {
+            let creator_account = TrieAccount { balance: bumped.balance - value, ..bumped };
+            root = nodes.apply(
+                root,
+                address_key(creator),
+                Some(&alloy_rlp::encode(creator_account)),
+            )?;
         }
         self.header.state_root = root;
         self.header.created = self.tries().insert(self.header.created, address_key(address))?;
         let code = CodeTree::new(init).map_err(Stop::Fail)?;
         let empty = Bytes32Tree { len: 0, root: WordTree::empty().root() };
-        self.push_frame(Frame {
-            kind: create.kind,
+        Ok(Some(Frame {
+            kind,
             is_static: false,
             address,
-            caller: me,
-            value: create.value,
+            caller: creator,
+            value,
             code_root: code.root(),
             code_size: code.size() as u32,
             code_hash: code.code_hash(),
             pc: 0,
-            gas: create.gas,
+            gas: 0,
             stack: StackCommitment::EMPTY,
             memory: empty,
             calldata: empty,
             returndata: empty,
             return_window: (0, 0),
             checkpoint: checkpoint.hash(),
-        });
-        Ok(())
+        }))
     }
 
     /// The entry step (spec §6.1): the depth limit, the checkpoint, the value transfer (and

@@ -15,9 +15,7 @@ use super::{
     Status, TrieWitness, TxContext, WARM, WordTree, address_key,
     context::append_address,
     execute::{Step, StepResult, Stop, bad},
-    frames::{
-        IDENTITY, MAX_INIT_CODE_SIZE, created_address, identity_cost, is_precompile, precompile,
-    },
+    frames::{IDENTITY, MAX_INIT_CODE_SIZE, identity_cost, is_precompile, precompile},
     is_empty, pair_key, warm_by_rule,
 };
 use alloy_consensus::{Transaction, TxEnvelope, transaction::SignerRecoverable};
@@ -596,53 +594,11 @@ impl<'a> Step<'a> {
         let acc = self.accumulators()?;
         let init =
             self.carried(entry.data, "the init code does not match the transaction's data")?;
-        let address = created_address(origin, sender.nonce, None, init);
-        let code = CodeTree::new(init).map_err(Stop::Fail)?;
-        let bumped = TrieAccount { nonce: sender.nonce + 1, ..sender };
-        let mut root = self.header.state_root;
-        root = nodes.apply(root, address_key(origin), Some(&alloy_rlp::encode(bumped)))?;
-        self.header.state_root = root;
-        let coinbase = self.block()?.coinbase;
-        if !warm_by_rule(address, coinbase) {
-            let warm = self.header.warm_addresses;
-            self.header.warm_addresses = insert(&mut nodes, warm, address_key(address))?;
+        let kind = FrameKind::Create;
+        match self.create_account(kind, origin, sender, entry.value, None, init, &mut nodes)? {
+            Some(frame) => self.start_top_frame(Frame { gas: entry.gas, ..frame }),
+            None => return self.settle_transaction(false, 0, acc, &mut nodes),
         }
-        let checkpoint = self.checkpoint_now();
-        let target = or_empty(super::Tries { nodes: &nodes }.account(root, address)?);
-        if target.code_hash != KECCAK_EMPTY
-            || target.nonce != 0
-            || target.storage_root != EMPTY_ROOT_HASH
-        {
-            return self.settle_transaction(false, 0, acc, &mut nodes);
-        }
-        let balance = target.balance.checked_add(entry.value).ok_or(bad("balance overflow"))?;
-        let account = TrieAccount { nonce: 1, balance, ..target };
-        root = nodes.apply(root, address_key(address), Some(&alloy_rlp::encode(account)))?;
-        if !entry.value.is_zero() {
-            let creator = TrieAccount { balance: bumped.balance - entry.value, ..bumped };
-            root = nodes.apply(root, address_key(origin), Some(&alloy_rlp::encode(creator)))?;
-        }
-        self.header.state_root = root;
-        self.header.created = insert(&mut nodes, self.header.created, address_key(address))?;
-        let empty = Bytes32Tree { len: 0, root: WordTree::empty().root() };
-        self.start_top_frame(Frame {
-            kind: FrameKind::Create,
-            is_static: false,
-            address,
-            caller: origin,
-            value: entry.value,
-            code_root: code.root(),
-            code_size: code.size() as u32,
-            code_hash: code.code_hash(),
-            pc: 0,
-            gas: entry.gas,
-            stack: StackCommitment::EMPTY,
-            memory: empty,
-            calldata: empty,
-            returndata: empty,
-            return_window: (0, 0),
-            checkpoint: checkpoint.hash(),
-        });
         Ok(())
     }
 

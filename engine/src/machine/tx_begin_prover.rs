@@ -7,7 +7,7 @@ use super::{
     MachineState, Pending, PendingKind, Stack, Status, TxAccumulators, TxBegin, TxPlan, WordTree,
     World,
     frame_prover::{BeginState, BoundaryRun},
-    frames::{IDENTITY, created_address, identity_cost, is_precompile, precompile},
+    frames::{IDENTITY, identity_cost, is_precompile, precompile},
     is_empty,
 };
 use crate::{Error, Result};
@@ -258,44 +258,11 @@ impl<'c> BoundaryRun<'c> {
     /// A creation transaction's entry.
     fn enter_creation(&mut self, plan: &TxPlan, sender: TrieAccount, gas: u64) -> Result<()> {
         let tx = self.tx.ok_or_else(|| unsupported("no transaction context"))?;
-        let origin = plan.sender;
-        let address = created_address(origin, sender.nonce, None, &plan.data);
-        let bumped = TrieAccount { nonce: sender.nonce + 1, ..sender };
-        self.world.put_account(origin, Some(bumped))?;
-        self.warm(address)?;
-        let checkpoint = self.checkpoint_now();
-        let accumulators = self.accumulators;
-        let target = or_empty(self.world.account(address)?);
-        if target.code_hash != KECCAK_EMPTY
-            || target.nonce != 0
-            || target.storage_root != EMPTY_ROOT_HASH
-        {
-            return self.settle(false, 0, &tx);
+        let kind = FrameKind::Create;
+        match self.create_account(kind, plan.sender, sender, plan.value, None, &plan.data, gas)? {
+            Some(frame) => self.start_top_frame(frame),
+            None => self.settle(false, 0, &tx)?,
         }
-        let balance = target.balance + plan.value;
-        self.world.put_account(address, Some(TrieAccount { nonce: 1, balance, ..target }))?;
-        if !plan.value.is_zero() {
-            let balance = bumped.balance - plan.value;
-            self.world.put_account(origin, Some(TrieAccount { balance, ..bumped }))?;
-        }
-        self.world.mark_created(address)?;
-        let snapshot = FrameSnapshot {
-            kind: FrameKind::Create,
-            is_static: false,
-            address,
-            caller: origin,
-            value: plan.value,
-            code: Arc::new(CodeTree::new(&plan.data)?),
-            pc: 0,
-            gas,
-            stack: Stack::new(&[]),
-            memory: WordTree::empty(),
-            calldata: Arc::new(WordTree::empty()),
-            returndata: Arc::new(WordTree::empty()),
-            return_window: (0, 0),
-            checkpoint: checkpoint.hash(),
-        };
-        self.start_top_frame(HeldFrame { snapshot, checkpoint, accumulators });
         Ok(())
     }
 
