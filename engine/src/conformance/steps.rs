@@ -59,7 +59,7 @@ use crate::machine::{
     AccumulatorItems, BlockContext, BoundaryRun, Bytes32Tree, Chain, Checkpoint, CodeTree,
     Contexts, Family, FrameExit, FrameKind, FrameSnapshot, HeldFrame, MachineState, MicroRun,
     MicroStepKind, OPCODES, Pending, PendingKind, Stack, Status, TxAccumulators, WordTree, World,
-    WorldView, execute, hash_pair, log_item, reads_world,
+    WorldView, execute, execute_to_state, hash_pair, log_item, reads_world,
 };
 use crate::trace::world::{prove_world, world_contexts};
 use alloy_primitives::{B256, Bytes, Log, U256, keccak256};
@@ -1253,7 +1253,8 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
             if reads_world(opcode) {
                 self.world_witness(pre.commitment(), opcode, &mut witness);
             }
-            let post = execute(pre.commitment(), &witness)?;
+            let post_state = execute_to_state(pre.commitment(), &witness)?;
+            let post = post_state.commitment();
             // Whether the step ended the frame: the post-state is the pre-state with a pending
             // exit (STOP: gas as it was; a halt: gas zero).
             let exit_with = |success: bool| {
@@ -1267,7 +1268,9 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX> for StepChecker {
                 state.pending_hash = FrameExit::empty(success).hash();
                 state.commitment()
             };
-            let exit = [false, true].into_iter().find(|&success| exit_with(success) == post);
+            let exit = [false, true].into_iter().find(|&success| {
+                post_state.pending_kind == PendingKind::FrameExit && exit_with(success) == post
+            });
             Ok(match exit {
                 Some(success) => Ok(Outcome::Exit(post, success)),
                 None if family == Family::Micro => {

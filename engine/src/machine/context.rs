@@ -2,7 +2,7 @@
 //! parts of the state that context opcodes and halts read or write, each committed by the hash
 //! of its encoding.
 
-use super::{Bytes32Tree, Chain, FixedMerkleTree, MerkleProof, WordTree};
+use super::{Bytes32Tree, Chain, FixedMerkleTree, MerkleProof, WordTree, memo::keccak256_memo};
 use crate::Result;
 use alloy_primitives::{Address, B256, U256, keccak256};
 
@@ -58,7 +58,7 @@ impl BlockContext {
 
     /// `H(encode(self))`, the header's `block_hash`.
     pub fn hash(&self) -> B256 {
-        keccak256(self.encode())
+        keccak256_memo(&self.encode())
     }
 
     /// The leaf of the block-hash tree that holds block `requested`, or `None` when BLOCKHASH
@@ -115,7 +115,7 @@ impl TxContext {
 
     /// `H(encode(self))`, the header's `tx_hash`.
     pub fn hash(&self) -> B256 {
-        keccak256(self.encode())
+        keccak256_memo(&self.encode())
     }
 
     /// The tree of the versioned hashes.
@@ -216,7 +216,7 @@ impl TxAccumulators {
 
     /// `H(encode(self))`, the header's `accumulators`.
     pub fn hash(&self) -> B256 {
-        keccak256(self.encode())
+        keccak256_memo(&self.encode())
     }
 }
 

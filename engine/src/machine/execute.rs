@@ -140,12 +140,21 @@ impl StepWitness {
 /// is then unprovable with this witness, never mis-executed); [`Error::UnsupportedStep`] for
 /// steps this version does not execute.
 pub fn execute(pre: B256, witness: &StepWitness) -> Result<B256> {
+    execute_to_state(pre, witness).map(|post| post.commitment())
+}
+
+/// [`execute`], returning the post-state's header (whose commitment [`execute`] returns).
+///
+/// # Errors
+///
+/// As [`execute`].
+pub fn execute_to_state(pre: B256, witness: &StepWitness) -> Result<MachineState> {
     let state = &witness.state;
     if state.commitment() != pre {
         return Err(Error::BadWitness("the state does not hash to the pre-state commitment"));
     }
     if state.status.is_final() {
-        return Ok(pre); // a final state steps to itself (spec §1)
+        return Ok(*state); // a final state steps to itself (spec §1)
     }
     // Outside frames (the transaction's begin before its entry step, spec §8.1, and its
     // end's deletion steps, §8.2) `frame_hash` is zero and the witness's frame is ignored.
@@ -183,7 +192,7 @@ pub fn execute(pre: B256, witness: &StepWitness) -> Result<B256> {
         post.pending_kind = PendingKind::FrameExit;
         post.pending_hash = exit.hash();
     }
-    Ok(post.commitment())
+    Ok(post)
 }
 
 pub(super) fn unsupported(opcode: u8, reason: &'static str) -> Error {

@@ -2,7 +2,7 @@
 //! as 32-byte values, absent leaves equal to a per-tree zero leaf, so the tree is sparse and a
 //! tree of any depth costs only what its occupied prefix costs.
 
-use super::hash_pair;
+use super::{hash_pair, memo::proof_root_memo};
 use crate::{Error, Result};
 use alloy_primitives::B256;
 use std::{
@@ -106,15 +106,17 @@ pub struct MerkleProof {
 impl MerkleProof {
     /// The root that `leaf` at this proof's index implies.
     pub fn root(&self, leaf: B256) -> B256 {
-        let mut node = leaf;
-        for (height, sibling) in self.siblings.iter().enumerate() {
-            node = if (self.index >> height) & 1 == 0 {
-                hash_pair(&node, sibling)
-            } else {
-                hash_pair(sibling, &node)
-            };
-        }
-        node
+        proof_root_memo(leaf, self.index, &self.siblings, || {
+            let mut node = leaf;
+            for (height, sibling) in self.siblings.iter().enumerate() {
+                node = if (self.index >> height) & 1 == 0 {
+                    hash_pair(&node, sibling)
+                } else {
+                    hash_pair(sibling, &node)
+                };
+            }
+            node
+        })
     }
 
     /// Whether `leaf` at this proof's index is a leaf of the tree of `depth` with `root`.

@@ -7,6 +7,7 @@ mod context;
 mod execute;
 mod frame_prover;
 mod frames;
+mod memo;
 mod merkle;
 mod micro;
 mod micro_prover;
@@ -45,7 +46,7 @@ pub use context::{
     TxAccumulators, TxContext, TxEnd,
 };
 pub(crate) use execute::pure;
-pub use execute::{StepWitness, WordWitness, execute};
+pub use execute::{StepWitness, WordWitness, execute, execute_to_state};
 pub use frame_prover::{AccumulatorItems, BoundaryRun, HeldFrame};
 pub use merkle::{FixedMerkleTree, MerkleProof};
 pub use micro_prover::{MicroRun, MicroStepKind, WorldView};

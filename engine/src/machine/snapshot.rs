@@ -81,7 +81,10 @@ impl Stack {
         self.items.truncate(same);
         self.hashes.truncate(same + 1);
         for item in &items[same..] {
-            let next = super::hash_pair(&self.hashes[self.hashes.len() - 1], &B256::from(*item));
+            let next = super::memo::stack_push_memo(
+                &self.hashes[self.hashes.len() - 1],
+                &B256::from(*item),
+            );
             self.hashes.push(next);
             self.items.push(*item);
         }

@@ -1,7 +1,7 @@
 //! The stack commitment (spec §2.3): `(n, h_n)` with `h_0 = 0^32` and
 //! `h_k = H(h_{k-1} ‖ v_k)`, `v_n` on top.
 
-use super::hash_pair;
+use super::memo::stack_push_memo;
 use alloy_primitives::{B256, U256};
 
 /// The stack as the machine commits to it: its size and the hash chain over its items.
@@ -28,7 +28,7 @@ impl StackCommitment {
 
     /// The commitment after pushing `value`.
     pub fn push(self, value: U256) -> Self {
-        Self { size: self.size + 1, hash: hash_pair(&self.hash, &B256::from(value)) }
+        Self { size: self.size + 1, hash: stack_push_memo(&self.hash, &B256::from(value)) }
     }
 
     /// Checks a pop witness: `rest` is `h_{n-m}` and `top` the `m` top items (bottom-most

@@ -2,7 +2,7 @@
 //! verifier. The commitment to a state is `H(encode(MachineState))`; sub-structures are
 //! committed by the hash of their encoding.
 
-use super::StackCommitment;
+use super::{StackCommitment, memo::keccak256_memo};
 use alloy_primitives::{Address, B256, U256, keccak256};
 
 /// The spec's major version, the first byte of every committed state (spec §4.1).
@@ -186,7 +186,7 @@ impl Frame {
 
     /// `H(encode(self))`.
     pub fn hash(&self) -> B256 {
-        keccak256(self.encode())
+        keccak256_memo(&self.encode())
     }
 }
 
@@ -323,7 +323,7 @@ impl MachineState {
 
     /// The commitment: `H(encode(self))`.
     pub fn commitment(&self) -> B256 {
-        keccak256(self.encode())
+        keccak256_memo(&self.encode())
     }
 }
 
