@@ -105,6 +105,11 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A batch that cannot be a chain on its anchor (docs/spec/batch.md): undecodable bytes,
+    /// a wrong version, a pre-state that does not hash to the anchor's state root, blocks out
+    /// of order. Invalid transactions are not this error: a batch skips them.
+    #[error("malformed batch: {0}")]
+    MalformedBatch(String),
 }
 
 impl Error {

@@ -29,6 +29,7 @@ mod error;
 mod state_root;
 mod transaction;
 
+pub mod batch;
 pub mod conformance;
 pub mod corpus;
 pub mod game;

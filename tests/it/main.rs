@@ -1,5 +1,6 @@
 //! Workspace integration tests: one binary (see the house style), one module per area.
 
+mod batch;
 mod conformance;
 mod contracts;
 mod mpt_fixtures;

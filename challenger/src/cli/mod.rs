@@ -4,6 +4,7 @@
 mod conformance;
 mod deploy;
 mod logging;
+mod replay;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +20,7 @@ use std::process::ExitCode;
   refute statetest ../shared/ethereum-tests/GeneralStateTests
   refute blockchaintest ../shared/ethereum-tests/BlockchainTests/ValidBlocks
   refute conformance ../shared/ethereum-tests/GeneralStateTests --steps all
+  refute replay fixtures/batches/transfers.json --claimed-root 0x...
   refute simulate --games 10000 --seed 1
   refute deploy --rpc-url http://127.0.0.1:8545 --private-key $KEY --verifier 0x...
   REFUTE_LOG=debug refute --log-format json statetest GeneralStateTests/stExample/add11.json
@@ -41,6 +43,9 @@ enum Command {
     Blockchaintest(conformance::BlockchainTestArgs),
     /// Check every EVM step of the state tests against refute's one-step executor.
     Conformance(conformance::ConformanceArgs),
+    /// Replay an L2 batch: the state after every transaction, every block's header, and the
+    /// first transaction where claimed roots diverge.
+    Replay(replay::ReplayArgs),
     /// Play complete dispute games of the honest player against adversaries.
     Simulate(simulate::SimulateArgs),
     /// Deploy the L1 contracts (dispute game factory and proposals) to a JSON-RPC L1.
@@ -59,6 +64,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Statetest(args) => conformance::run_state_tests(&args),
         Command::Blockchaintest(args) => conformance::run_blockchain_tests(&args),
         Command::Conformance(args) => conformance::run_conformance(&args),
+        Command::Replay(args) => replay::run_replay(&args),
         Command::Simulate(args) => simulate::run_simulate(&args),
         Command::Deploy(args) => deploy::run_deploy(&args),
     };

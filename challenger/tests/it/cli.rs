@@ -102,3 +102,44 @@ fn simulate_plays_games_and_writes_a_transcript() {
     let out = refute().args(["simulate", "--adversaries", "nobody"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn replay_prints_every_transaction_and_names_the_first_divergent_one() {
+    let batch = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/batches/transfers.json");
+    let out = refute().args(["replay", batch]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = stdout(&out);
+    assert_eq!(text.lines().filter(|l| l.starts_with("tx ")).count(), 6, "{text}");
+    assert!(text.contains("skipped (transaction validation error: nonce 5 too high"), "{text}");
+    let summary = text.lines().last().unwrap();
+    assert!(summary.starts_with("batch: 2 blocks, 6 transactions (1 skipped), state root 0x"));
+    let root = summary.split("state root ").nth(1).unwrap().split(',').next().unwrap();
+
+    // The claimed final root matches; per-transaction roots with the third one wrong name it.
+    let dir = tempfile::tempdir().unwrap();
+    let json = refute().args(["replay", batch, "--json"]).output().unwrap();
+    let mut replay: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    replay["transactions"][2]["stateRoot"] = format!("0x{}", "11".repeat(32)).into();
+    let claimed = dir.path().join("claimed.json");
+    std::fs::write(&claimed, replay.to_string()).unwrap();
+    let out = refute().args(["replay", batch, "--claimed-root", root]).output().unwrap();
+    assert!(out.status.success());
+    let out =
+        refute().args(["replay", batch]).arg("--claimed-roots").arg(&claimed).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("first divergent transaction: 2 (block 1, index 2,"));
+
+    // An EIP-3155 trace: one JSON object per executed opcode.
+    let out = refute().args(["replay", batch, "--trace", "-"]).output().unwrap();
+    let lines: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.len() > 20 && lines.iter().all(|l| l["opName"].is_string()));
+
+    // Not a batch: a usage error naming the problem.
+    let out = refute()
+        .args(["replay", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid batch file"));
+}

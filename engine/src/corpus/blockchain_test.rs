@@ -8,12 +8,10 @@ use alloy_consensus::{Block, Header, TxEnvelope};
 use alloy_eips::eip4895::Withdrawal;
 use alloy_rlp::Decodable;
 use revm::{
-    bytecode::Bytecode,
     context::BlockEnv,
     context_interface::block::BlobExcessGasAndPrice,
     database::CacheState,
-    primitives::{B256, U256, hardfork::SpecId, keccak256},
-    state::AccountInfo,
+    primitives::{Address, B256, U256, hardfork::SpecId},
 };
 use revm_statetest_types::blockchain::{BlockchainTestCase, ForkSpec};
 use std::{
@@ -125,29 +123,32 @@ impl<'a> BlockchainTest<'a> {
     ///
     /// [`Error::InvalidCase`] when a nonce does not fit in 64 bits.
     pub fn pre_state(&self) -> Result<CacheState> {
-        let mut state = CacheState::new();
-        for (address, account) in &self.case.pre.0 {
-            let nonce = u64::try_from(account.nonce).map_err(|_| {
-                Error::invalid_case(self, format!("nonce of {address} exceeds 64 bits"))
-            })?;
-            let code_hash = keccak256(&account.code);
-            // Code is stored by hash and fetched through `Database::code_by_hash`, as a
-            // node's state provider serves it (`code: None` makes revm ask).
-            if !account.code.is_empty() {
-                state.contracts.insert(code_hash, Bytecode::new_raw(account.code.clone()));
-            }
-            let info = AccountInfo {
-                balance: account.balance,
-                nonce,
-                code_hash,
-                code: None,
-                ..AccountInfo::default()
-            };
-            let storage =
-                account.storage.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (*k, *v));
-            state.insert_account_with_storage(*address, info, storage.collect());
-        }
-        Ok(state)
+        Ok(super::cache_state(self.pre_accounts()?.iter()))
+    }
+
+    /// The genesis accounts.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCase`] when a nonce does not fit in 64 bits.
+    pub fn pre_accounts(&self) -> Result<BTreeMap<Address, super::PreAccount>> {
+        self.case
+            .pre
+            .0
+            .iter()
+            .map(|(address, account)| {
+                let nonce = u64::try_from(account.nonce).map_err(|_| {
+                    Error::invalid_case(self, format!("nonce of {address} exceeds 64 bits"))
+                })?;
+                let pre = super::PreAccount {
+                    balance: account.balance,
+                    nonce,
+                    code: account.code.clone(),
+                    storage: account.storage.clone(),
+                };
+                Ok((*address, pre))
+            })
+            .collect()
     }
 
     /// The blocks, decoded from their RLP, with every transaction's sender recovered.

@@ -13,8 +13,12 @@ pub use blockchain_test::{BlockchainTest, BlockchainTestFile, TestBlock};
 pub use state_test::{StateTestCase, StateTestFile, TxIndices};
 
 use crate::{Error, Result};
-use revm::primitives::hardfork::SpecId;
+use alloy_primitives::{Address, Bytes, U256, keccak256};
+use revm::{
+    bytecode::Bytecode, database::CacheState, primitives::hardfork::SpecId, state::AccountInfo,
+};
 use revm_statetest_types::SpecName;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A hard fork, as revm names it (`SpecId::CANCUN`, ...): the parameter every corpus run and
@@ -126,4 +130,45 @@ mod tests {
         let p = Path::new("/x/shared/ethereum-tests/GeneralStateTests/stExample/add11.json");
         assert_eq!(display_path(p), "GeneralStateTests/stExample/add11.json");
     }
+}
+
+/// An account of a pre-state, as the corpus and batch files give it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreAccount {
+    /// Balance in wei.
+    pub balance: U256,
+    /// Nonce.
+    pub nonce: u64,
+    /// Code (empty for none).
+    #[serde(default)]
+    pub code: Bytes,
+    /// Storage; zero values are not in the trie.
+    #[serde(default)]
+    pub storage: BTreeMap<U256, U256>,
+}
+
+/// A pre-state as revm's cache, with code stored by hash and fetched through
+/// `Database::code_by_hash`, as a node's state provider serves it. Zero storage values are
+/// dropped (they are not in the trie).
+pub(crate) fn cache_state<'a>(
+    accounts: impl Iterator<Item = (&'a Address, &'a PreAccount)>,
+) -> CacheState {
+    let mut state = CacheState::new();
+    for (address, account) in accounts {
+        let code_hash = keccak256(&account.code);
+        if !account.code.is_empty() {
+            state.contracts.insert(code_hash, Bytecode::new_raw(account.code.clone()));
+        }
+        let info = AccountInfo {
+            balance: account.balance,
+            nonce: account.nonce,
+            code_hash,
+            code: None,
+            ..AccountInfo::default()
+        };
+        let storage = account.storage.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (*k, *v));
+        state.insert_account_with_storage(*address, info, storage.collect());
+    }
+    state
 }
