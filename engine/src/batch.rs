@@ -303,6 +303,20 @@ impl Replay {
 /// before the parent's, extra data over 32 bytes. Invalid transactions are not errors: they are
 /// skipped and recorded as [`TxStatus::Invalid`].
 pub fn replay(file: &BatchFile, trace: Option<Box<dyn Write>>) -> Result<Replay> {
+    replay_with_progress(file, trace, &mut |_| {})
+}
+
+/// [`replay`], calling `progress` with each transaction's record as it is made (for a
+/// progress bar on long batches).
+///
+/// # Errors
+///
+/// As [`replay`].
+pub fn replay_with_progress(
+    file: &BatchFile,
+    trace: Option<Box<dyn Write>>,
+    progress: &mut dyn FnMut(&TxRecord),
+) -> Result<Replay> {
     let batch = &file.batch;
     if batch.version != BATCH_VERSION {
         return Err(Error::MalformedBatch(format!("version {}", batch.version)));
@@ -366,21 +380,24 @@ pub fn replay(file: &BatchFile, trace: Option<Box<dyn Write>>) -> Result<Replay>
                 Ok(tx) => tx,
                 Err(reason) => {
                     let root = cache_state_root(&evm.ctx().db().cache);
-                    out.transactions.push(record(TxStatus::Invalid(reason), 0, root));
+                    let tx = record(TxStatus::Invalid(reason), 0, root);
+                    push(&mut out, tx, progress);
                     continue;
                 }
             };
             if tx.envelope.gas_limit() > block.gas_limit.saturating_sub(gas_used) {
                 let root = cache_state_root(&evm.ctx().db().cache);
                 let reason = "gas limit above what the block has left".to_owned();
-                out.transactions.push(record(TxStatus::Invalid(reason), 0, root));
+                let tx = record(TxStatus::Invalid(reason), 0, root);
+                push(&mut out, tx, progress);
                 continue;
             }
             let result = match evm.inspect_tx_commit(tx.tx_env()) {
                 Ok(result) => result,
                 Err(e) => {
                     let root = cache_state_root(&evm.ctx().db().cache);
-                    out.transactions.push(record(TxStatus::Invalid(e.to_string()), 0, root));
+                    let tx = record(TxStatus::Invalid(e.to_string()), 0, root);
+                    push(&mut out, tx, progress);
                     continue;
                 }
             };
@@ -396,7 +413,8 @@ pub fn replay(file: &BatchFile, trace: Option<Box<dyn Write>>) -> Result<Replay>
             receipts.push(ReceiptEnvelope::from_typed(tx.envelope.tx_type(), receipt.with_bloom()));
             let root = cache_state_root(&evm.ctx().db().cache);
             let status = if success { TxStatus::Success } else { TxStatus::Failure };
-            out.transactions.push(record(status, tx_gas, root));
+            let executed = record(status, tx_gas, root);
+            push(&mut out, executed, progress);
             included.push(tx.envelope);
         }
         for withdrawal in &block.withdrawals {
@@ -439,6 +457,12 @@ pub fn replay(file: &BatchFile, trace: Option<Box<dyn Write>>) -> Result<Replay>
         (parent_hash, parent) = (hash, (block.number, block.timestamp));
     }
     Ok(out)
+}
+
+/// Appends `tx` to the replay's records and reports it.
+fn push(out: &mut Replay, tx: TxRecord, progress: &mut dyn FnMut(&TxRecord)) {
+    progress(&tx);
+    out.transactions.push(tx);
 }
 
 /// A transaction as the begin step decodes it (step-machine spec §8.1): at most

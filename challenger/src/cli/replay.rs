@@ -5,6 +5,7 @@
 use alloy_primitives::B256;
 use clap::Args;
 use eyre::{WrapErr, bail};
+use indicatif::{ProgressBar, ProgressStyle};
 use refute_engine::{
     batch::{self, BatchFile, Replay, TxStatus},
     corpus::BlockchainTestFile,
@@ -77,7 +78,18 @@ pub(crate) fn run_replay(args: &ReplayArgs) -> eyre::Result<ExitCode> {
         ))),
     };
     let started = Instant::now();
-    let replay = batch::replay(&file, trace)?;
+    // A progress bar on standard error, drawn only when it is a terminal.
+    let bar = ProgressBar::new(file.batch.transaction_count() as u64).with_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} transactions {msg}")
+            .map_err(|e| eyre::eyre!("progress template: {e}"))?
+            .progress_chars("=> "),
+    );
+    let replay = batch::replay_with_progress(&file, trace, &mut |tx| {
+        bar.set_message(format!("block {}", tx.block));
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    let replay = replay?;
     tracing::info!(
         target: "refute::replay",
         blocks = replay.blocks.len(),
