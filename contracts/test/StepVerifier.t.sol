@@ -6,6 +6,7 @@ import {StepVerifier} from "../src/verifier/StepVerifier.sol";
 import {StepCore} from "../src/verifier/StepCore.sol";
 import {WorldVerifier} from "../src/verifier/WorldVerifier.sol";
 import {MicroVerifier} from "../src/verifier/MicroVerifier.sol";
+import {OpsMicro} from "../src/verifier/OpsMicro.sol";
 import {LibStep} from "../src/verifier/LibStep.sol";
 
 /// @notice LibStep's primitives behind external calls.
@@ -208,9 +209,15 @@ contract StepVerifierTest is TestBase {
         vm.expectRevert(StepCore.OutsideFrame.selector);
         verifier.step(keccak256(stray), _witness(stray, frame));
 
+        // A keccak micro-step without its pending section: forwarded to `MicroVerifier`.
         bytes memory keccakPending = _header(0, 1, bytes32(uint256(1)), keccak256(frame));
-        vm.expectRevert(abi.encodeWithSelector(StepCore.Unsupported.selector, uint8(1), uint8(0)));
+        vm.expectRevert(OpsMicro.BadPending.selector);
         verifier.step(keccak256(keccakPending), _witness(keccakPending, frame));
+
+        // A call between its opening and its entry (§6.1): not implemented yet.
+        bytes memory callPending = _header(0, 18, bytes32(uint256(1)), keccak256(frame));
+        vm.expectRevert(abi.encodeWithSelector(StepCore.Unsupported.selector, uint8(18), uint8(0)));
+        verifier.step(keccak256(callPending), _witness(callPending, frame));
 
         vm.expectRevert(abi.encodeWithSelector(StepCore.Unsupported.selector, uint8(16), uint8(0)));
         verifier.lowerPrestate(0, 0, 0);

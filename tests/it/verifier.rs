@@ -28,8 +28,8 @@ use refute_engine::{
     Eip7610,
     corpus::{self, StateTestFile},
     machine::{
-        Family, OPCODES, PendingKind, StepWitness, TrieWitness, Tries, address_key, execute,
-        pair_key,
+        Family, KECCAK_RATE, OPCODES, Pending, PendingKind, StepWitness, TrieWitness, Tries,
+        address_key, execute, pair_key,
     },
     trace::{Trace, TraceRecorder},
     workload::Workload,
@@ -142,8 +142,10 @@ struct Tally {
     flips: u64,
     /// Byte flips the verifier accepted (each with the honest post-state).
     flips_accepted: u64,
-    /// Execution gas per opcode name.
+    /// Execution gas per opcode (opcode steps, opening steps included).
     gas: BTreeMap<u8, Vec<u64>>,
+    /// Execution gas per micro-step kind (`micro_kind`).
+    micro_gas: BTreeMap<&'static str, Vec<u64>>,
     calldata_gas: Vec<u64>,
     failures: Vec<String>,
     /// SSTORE steps both sides agreed on, per EIP-2200/3529 case (`sstore_case`).
@@ -166,6 +168,58 @@ fn opcode(witness: &StepWitness) -> u8 {
         .iter()
         .find(|chunk| chunk.index == frame.pc / 32)
         .map_or(0, |chunk| chunk.bytes[(frame.pc % 32) as usize])
+}
+
+/// A micro-step's targeted mutations: the pending operation changed (a sponge lane, the
+/// remaining length, a topic, the copy's source offset), a source word or chunk changed.
+fn micro_mutations(witness: &StepWitness, cases: &mut Vec<(&'static str, StepWitness)>) {
+    let Some(pending) = &witness.pending else { return };
+    let changed = match pending.clone() {
+        Pending::Keccak(mut sponge) => {
+            sponge.sponge.lanes[3] ^= 1 << 9;
+            Pending::Keccak(sponge)
+        }
+        Pending::Log { mut topics, mut data } => {
+            if let Some(topic) = topics.first_mut() {
+                topic.0[31] ^= 1;
+            } else {
+                data.remaining ^= 1;
+            }
+            Pending::Log { topics, data }
+        }
+        Pending::Copy(mut copy) => {
+            copy.source_offset = copy.source_offset.wrapping_add(1);
+            Pending::Copy(copy)
+        }
+        _ => return,
+    };
+    let mut m = witness.clone();
+    m.pending = Some(changed);
+    cases.push(("pending operation", m));
+    if !witness.source.is_empty() {
+        let mut m = witness.clone();
+        m.source[0].word.0[5] ^= 0x20;
+        cases.push(("source word", m));
+    }
+    if !witness.source_code.is_empty() {
+        let mut m = witness.clone();
+        let last = m.source_code.len() - 1;
+        m.source_code[last].bytes[9] ^= 0x20;
+        cases.push(("source chunk", m));
+    }
+}
+
+/// The kind of a micro-step (spec §5.5): a sponge's absorb or pad step (KECCAK256, LOGn), a
+/// copy's word.
+fn micro_kind(witness: &StepWitness) -> Option<&'static str> {
+    Some(match witness.pending.as_ref()? {
+        Pending::Keccak(sponge) if sponge.remaining as usize >= KECCAK_RATE => "keccak absorb",
+        Pending::Keccak(_) => "keccak pad",
+        Pending::Log { data, .. } if data.remaining as usize >= KECCAK_RATE => "log absorb",
+        Pending::Log { .. } => "log pad",
+        Pending::Copy(_) => "copy word",
+        _ => return None,
+    })
 }
 
 /// The EIP-2200/3529 case of an SSTORE step that reads its slot (`None` for other steps and
@@ -201,7 +255,7 @@ fn sstore_case(witness: &StepWitness) -> Option<&'static str> {
 /// Whether the verifier implements `opcode`'s family (a step of another family must revert
 /// with `Unsupported` unless its prelude halts).
 fn implemented(opcode: u8) -> bool {
-    !matches!(OPCODES[opcode as usize].family, Family::Boundary | Family::Micro)
+    OPCODES[opcode as usize].family != Family::Boundary && opcode != 0x3c
 }
 
 impl Tally {
@@ -247,6 +301,8 @@ impl Tally {
                 {
                     self.gas.entry(op).or_default().push(gas);
                     self.calldata_gas.push(calldata_gas);
+                } else if let Some(kind) = micro_kind(witness) {
+                    self.micro_gas.entry(kind).or_default().push(gas);
                 }
             }
             (Ok(_), Verdict::Unsupported) => {
@@ -278,8 +334,9 @@ impl Tally {
         witness: &StepWitness,
         label: &str,
     ) {
-        let halted = {
-            // A halting step reads no operand; a STOP none either.
+        let halted = witness.state.pending_kind == PendingKind::None && {
+            // A halting step reads no operand; a STOP none either. (A micro-step reads no
+            // stack but its pending operation, source and memory.)
             let mut probe = witness.clone();
             probe.stack_rest = B256::repeat_byte(0xee);
             execute(pre, &probe).ok() == Some(post)
@@ -333,6 +390,7 @@ impl Tally {
         }
         if !halted {
             self.world_mutations(pre, witness, &mut cases);
+            micro_mutations(witness, &mut cases);
         }
         self.reject_all(chain, pre, cases, label);
     }
@@ -504,11 +562,14 @@ impl Tally {
         for i in 0..=trace.len() {
             let Ok(witness) = trace.witness(i) else { continue }; // exit steps: Engine II
             let pre = trace.commitment(i).expect("commitment");
-            // Every world step is mutated (their trie witnesses are the new part), others
-            // every `mutate_every`-th.
-            let world = witness.state.pending_kind == PendingKind::None
-                && OPCODES[opcode(&witness) as usize].family == Family::World;
-            let mutate = mutate_every != 0 && (world || self.compared.is_multiple_of(mutate_every));
+            // Every world and micro-step family step is mutated (their witnesses are the new
+            // part), others every `mutate_every`-th.
+            let family = OPCODES[opcode(&witness) as usize].family;
+            let newer = match witness.state.pending_kind {
+                PendingKind::None => matches!(family, Family::World | Family::Micro),
+                kind => matches!(kind, PendingKind::Keccak | PendingKind::Copy | PendingKind::Log),
+            };
+            let mutate = mutate_every != 0 && (newer || self.compared.is_multiple_of(mutate_every));
             self.check(chain, pre, &witness, &format!("{label} step {i}"), rng, mutate);
             if i < trace.len()
                 && let Ok(post) = execute(pre, &witness)
@@ -557,6 +618,13 @@ impl Tally {
             let (median, p99, max) = stats(&mut samples.clone());
             eprintln!(
                 "  0x{op:02x}: {:>6} steps, median {median}, p99 {p99}, max {max}",
+                samples.len()
+            );
+        }
+        for (kind, samples) in &self.micro_gas {
+            let (median, p99, max) = stats(&mut samples.clone());
+            eprintln!(
+                "  {kind}: {:>6} steps, median {median}, p99 {p99}, max {max}",
                 samples.len()
             );
         }
@@ -634,7 +702,7 @@ fn program(rng: &mut ChaCha8Rng) -> Vec<u8> {
         code.extend_from_slice(&[0x60, rng.random_range(0..max)]);
     };
     for _ in 0..rng.random_range(10..80) {
-        match rng.random_range(0..125u32) {
+        match rng.random_range(0..140u32) {
             0..30 => {
                 let n = rng.random_range(0..=32u8);
                 code.push(0x5f + n);
@@ -709,6 +777,39 @@ fn program(rng: &mut ChaCha8Rng) -> Vec<u8> {
                 let pair: &[u8] = [&[0x47u8][..], &[0x30, 0x31], &[0x33, 0x3f], &[0x30, 0x3b]]
                     [rng.random_range(0..4)];
                 code.extend_from_slice(pair);
+            }
+            125..129 => {
+                // KECCAK256 of up to three sponge blocks (or nothing) at a small offset.
+                let len = if rng.random_bool(0.3) { rng.random_range(0..=300) } else { 0 };
+                let len =
+                    if len == 0 && rng.random_bool(0.7) { rng.random_range(1..64) } else { len };
+                code.extend_from_slice(&[0x61, (len >> 8) as u8, len as u8]);
+                small(rng, &mut code, 70);
+                code.push(0x20);
+            }
+            129..133 => {
+                // LOG0–LOG4 of small topics and a short or empty data range.
+                let topics = rng.random_range(0..=4u8);
+                for _ in 0..topics {
+                    small(rng, &mut code, 255);
+                }
+                let max = if rng.random_bool(0.8) { 150 } else { 1 };
+                small(rng, &mut code, max);
+                small(rng, &mut code, 70);
+                code.push(0xa0 + topics);
+            }
+            133..140 => {
+                // CALLDATACOPY, CODECOPY, MCOPY, RETURNDATACOPY (empty return data: only
+                // nothing at 0 copies, the rest halts), EXTCODECOPY (its opening is not
+                // implemented): `(dest, source, len)` small, sources past the end included.
+                let op = [0x37u8, 0x39, 0x5e, 0x5e, 0x37, 0x39, 0x3e, 0x3c][rng.random_range(0..8)];
+                small(rng, &mut code, if op == 0x3e { 2 } else { 80 });
+                small(rng, &mut code, if op == 0x3e { 1 } else { 120 });
+                small(rng, &mut code, 80);
+                if op == 0x3c {
+                    code.push(0x30); // ADDRESS
+                }
+                code.push(op);
             }
             _ => code.push([0x0a, 0x80, 0x90, 0x01][rng.random_range(0..4)]),
         }

@@ -78,12 +78,12 @@ library LibWorld {
     ///         account code section's, which must hash to the code hash.
     /// @return at  Calldata offset of the code.
     /// @return len Its length in bytes.
-    function codeOf(Step memory s, Account memory account)
+    function codeOf(Step memory s, Account memory a)
         internal
         pure
         returns (uint256 at, uint256 len)
     {
-        if (account.codeHash == KECCAK_EMPTY) return (0, 0);
+        if (a.codeHash == KECCAK_EMPTY) return (0, 0);
         uint256 secLen = s.len[SEC_ACCOUNT_CODE];
         at = s.sec[SEC_ACCOUNT_CODE];
         if (secLen == 0) revert BadAccountCode();
@@ -96,15 +96,15 @@ library LibWorld {
             calldatacopy(p, at, len)
             hash := keccak256(p, len)
         }
-        if (hash != account.codeHash) revert BadAccountCode();
+        if (hash != a.codeHash) revert BadAccountCode();
     }
 
     // ---- keys (world.rs) ------------------------------------------------------------------
 
-    /// @notice Key of `account` in the state trie and the warm-address set: `H(address)`.
-    function addressKey(address account) internal pure returns (bytes32 key) {
+    /// @notice Key of `who` in the state trie and the warm-address set: `H(address)`.
+    function addressKey(address who) internal pure returns (bytes32 key) {
         assembly ("memory-safe") {
-            mstore(0x00, shl(96, account))
+            mstore(0x00, shl(96, who))
             key := keccak256(0x00, 20)
         }
     }
@@ -117,21 +117,21 @@ library LibWorld {
         }
     }
 
-    /// @notice Key of `(account, slot)` in the warm-slot set and transient storage:
+    /// @notice Key of `(who, slot)` in the warm-slot set and transient storage:
     ///         `H(address ‖ slot)`.
-    function pairKey(address account, uint256 slot) internal pure returns (bytes32 key) {
+    function pairKey(address who, uint256 slot) internal pure returns (bytes32 key) {
         assembly ("memory-safe") {
-            mstore(0x00, shl(96, account))
+            mstore(0x00, shl(96, who))
             mstore(20, slot)
             key := keccak256(0x00, 52)
         }
     }
 
-    /// @notice Whether `account` is warm by rule and never in the warm-address set: the
+    /// @notice Whether `who` is warm by rule and never in the warm-address set: the
     ///         precompiles `0x01…0x0a` (EIP-2929) and the block's coinbase (EIP-3651).
-    function warmByRule(address account, address coinbase) internal pure returns (bool) {
-        uint256 index = uint160(account);
-        return account == coinbase || (index >= 1 && index <= 10);
+    function warmByRule(address who, address coinbase) internal pure returns (bool) {
+        uint256 index = uint160(who);
+        return who == coinbase || (index >= 1 && index <= 10);
     }
 
     // ---- reads and writes (world.rs `Tries`) -------------------------------------------

@@ -115,7 +115,16 @@ library OpsWorld {
         LibMPT.Witness memory w = LibWorld.tries(s);
         Account memory mine = LibWorld.account(w, root, me);
         uint256 current = LibWorld.storageOf(w, mine, slot);
-        uint256 original = LibWorld.storageOf(w, LibWorld.account(w, startRoot, me), slot);
+        // The original value: read as the executor reads it, against `start_state_root`;
+        // the same trie (the same root, or an account with the same storage root) holds the
+        // same value, read from the same nodes.
+        uint256 original = current;
+        if (startRoot != root) {
+            Account memory start = LibWorld.account(w, startRoot, me);
+            if (start.exists != mine.exists || start.storageRoot != mine.storageRoot) {
+                original = LibWorld.storageOf(w, start, slot);
+            }
+        }
         bool cold = _accessSlot(s, w, me, slot, false);
         if (!LibStep.charge(s, sstoreCost(original, current, value, cold))) return;
         int256 refund = int256(LibStep.get(s.header, LibStep.H_REFUND, 8))

@@ -38,7 +38,7 @@ abstract contract StepCore is IStepVerifier {
     ///         the step reads does not verify, `OutsideFrame` for a frameless state other than
     ///         a transaction's begin or end, `Unsupported` for steps not implemented, and the
     ///         families' errors.
-    function step(bytes32 pre, bytes calldata witness) external view returns (bytes32 post) {
+    function step(bytes32 pre, bytes calldata witness) public view virtual returns (bytes32 post) {
         uint256 w;
         assembly ("memory-safe") {
             w := witness.offset

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Step} from "./LibStep.sol";
+import {LibStep, Step} from "./LibStep.sol";
 import {LibOpcodes} from "./LibOpcodes.sol";
 import {StepCore} from "./StepCore.sol";
 import {OpsArithmetic} from "./OpsArithmetic.sol";
@@ -39,6 +39,52 @@ contract StepVerifier is StepCore {
     constructor(address world_, address micro_) {
         world = world_;
         micro = micro_;
+    }
+
+    /// @notice Forwards a step of the world or micro-step families at once, before verifying
+    ///         anything, by the opcode its witness claims (see `_route`); runs every other
+    ///         step here.
+    function step(bytes32 pre, bytes calldata witness) public view override returns (bytes32) {
+        uint256 w;
+        assembly ("memory-safe") {
+            w := witness.offset
+        }
+        address to = _route(w, witness.length);
+        if (to != address(0)) return _forward(to);
+        return super.step(pre, witness);
+    }
+
+    /// @notice The contract that runs the step `witness` claims to be, by its unverified bytes:
+    ///         `micro` for a running state with a keccak, copy or log pending, `world` or
+    ///         `micro` for an opcode step whose claimed opcode (the byte at the frame's `pc` in
+    ///         the first code chunk of that index) is of their families; zero (run here) for
+    ///         everything else and for bytes too short to tell.
+    /// @dev    Routing needs no verification: every contract verifies the whole witness
+    ///         against `pre` itself, and an honest witness's bytes are its verified ones, so
+    ///         an honest step always reaches the contract that runs it. A forged one reaching
+    ///         the wrong contract is rejected there (`Unsupported` or a verification error).
+    function _route(uint256 w, uint256 n) private view returns (address) {
+        if (n < LibStep.FIXED_LEN + 4 * LibStep.SECTIONS) return address(0);
+        uint256 head = LibStep.word(w);
+        // version ‖ fork ‖ status ‖ pending_kind
+        if ((head >> 232) & 0xff != 0) return address(0); // status: final
+        uint256 pending = (head >> 224) & 0xff;
+        if (pending >= 1 && pending <= 3) return micro;
+        if (pending != 0) return address(0);
+        uint256 frame = w + 1 + LibStep.HEADER_LEN;
+        uint256 pc = LibStep.word(frame + LibStep.F_PC) >> 224;
+        if (pc >= LibStep.word(frame + LibStep.F_CODE_SIZE) >> 224) return address(0);
+        uint256 at = w + LibStep.FIXED_LEN;
+        uint256 end = at + 4 + (LibStep.word(at) >> 224);
+        if (end > w + n) return address(0);
+        for (at += 4; at + LibStep.CHUNK_ITEM <= end; at += LibStep.CHUNK_ITEM) {
+            if (LibStep.word(at) >> 224 != pc / 32) continue;
+            (,,, uint256 family) = LibOpcodes.info(LibStep.word(at + 5 + pc % 32) >> 248);
+            if (family == LibOpcodes.WORLD) return world;
+            if (family == LibOpcodes.MICRO) return micro;
+            return address(0);
+        }
+        return address(0);
     }
 
     /// @notice The facts of opcode `op` in the verifier's table: items popped, items pushed,
