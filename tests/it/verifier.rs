@@ -255,7 +255,7 @@ fn sstore_case(witness: &StepWitness) -> Option<&'static str> {
 /// Whether the verifier implements `opcode`'s family (a step of another family must revert
 /// with `Unsupported` unless its prelude halts).
 fn implemented(opcode: u8) -> bool {
-    OPCODES[opcode as usize].family != Family::Boundary && opcode != 0x3c
+    OPCODES[opcode as usize].family != Family::Boundary
 }
 
 impl Tally {
@@ -800,14 +800,20 @@ fn program(rng: &mut ChaCha8Rng) -> Vec<u8> {
             }
             133..140 => {
                 // CALLDATACOPY, CODECOPY, MCOPY, RETURNDATACOPY (empty return data: only
-                // nothing at 0 copies, the rest halts), EXTCODECOPY (its opening is not
-                // implemented): `(dest, source, len)` small, sources past the end included.
-                let op = [0x37u8, 0x39, 0x5e, 0x5e, 0x37, 0x39, 0x3e, 0x3c][rng.random_range(0..8)];
+                // nothing at 0 copies, the rest halts), EXTCODECOPY of the contract itself or
+                // of an account of `ACCOUNTS`: `(dest, source, len)` small, sources past the
+                // end included.
+                let op = [0x37u8, 0x39, 0x5e, 0x3c, 0x37, 0x39, 0x3e, 0x3c][rng.random_range(0..8)];
                 small(rng, &mut code, if op == 0x3e { 2 } else { 80 });
                 small(rng, &mut code, if op == 0x3e { 1 } else { 120 });
                 small(rng, &mut code, 80);
-                if op == 0x3c {
+                if op == 0x3c && rng.random_bool(0.5) {
                     code.push(0x30); // ADDRESS
+                } else if op == 0x3c {
+                    code.push(0x73);
+                    code.extend_from_slice(
+                        ACCOUNTS[rng.random_range(0..ACCOUNTS.len())].as_slice(),
+                    );
                 }
                 code.push(op);
             }
@@ -888,7 +894,8 @@ fn the_verifier_matches_the_executor_on_random_programs() {
     let families: std::collections::BTreeSet<u8> = tally.gas.keys().copied().collect();
     for op in [
         0x00u8, 0x0a, 0x1d, 0x35, 0x40, 0x49, 0x51, 0x52, 0x53, 0x56, 0x57, 0x7f, 0x8f, 0x9f, 0x31,
-        0x3b, 0x3f, 0x47, 0x54, 0x55, 0x5c, 0x5d,
+        0x3b, 0x3f, 0x47, 0x54, 0x55, 0x5c, 0x5d, 0x20, 0x37, 0x39, 0x3c, 0x3e, 0x5e, 0xa0, 0xa1,
+        0xa2, 0xa3, 0xa4,
     ] {
         assert!(families.contains(&op), "no step of opcode 0x{op:02x}");
     }

@@ -12,7 +12,8 @@ import {OpsMicro} from "./OpsMicro.sol";
 ///         RETURNDATACOPY and MCOPY, and the sponge and copy micro-steps (`OpsMicro`), as a
 ///         complete verifier of these steps: `StepVerifier` forwards them here unchanged and
 ///         this contract verifies the whole witness from `pre` again. EXTCODECOPY's opening
-///         step and steps of other families revert with `Unsupported`.
+///         step is `WorldVerifier`'s (it reads the world); here, it and steps of other families
+///         revert with `Unsupported`.
 contract MicroVerifier is StepCore {
     /// @inheritdoc StepCore
     function _family(Step memory s, uint256 family) internal pure override returns (bytes32) {

@@ -5,6 +5,7 @@ import {LibMPT} from "./LibMPT.sol";
 import {LibStep, Step} from "./LibStep.sol";
 import {LibWorld, Account} from "./LibWorld.sol";
 import {OpsEnvironment} from "./OpsEnvironment.sol";
+import {LibCode} from "./LibCode.sol";
 
 /// @title  OpsWorld
 /// @notice The world family (docs/spec/step-machine.md §5.2, §5.3): BALANCE, SELFBALANCE,
@@ -59,6 +60,41 @@ library OpsWorld {
         if (op == 0x3f) return LibStep.push(s, uint256(a.codeHash));
         (, uint256 len) = LibWorld.codeOf(s, a);
         LibStep.push(s, len);
+    }
+
+    /// @notice EXTCODECOPY's opening step (§5.2, §5.5) `(address, dest, source, len)`: the
+    ///         `len ≥ 2^32` halt, the account access (as BALANCE), the copy cost, then for
+    ///         `len > 0` the memory expansion, the account and its code (checked against its code
+    ///         hash), whose code tree becomes the source of a pending Copy (source 4).
+    function extCodeCopy(Step memory s) internal pure {
+        address who = address(uint160(LibStep.arg(s, 0)));
+        uint256 dest = LibStep.arg(s, 1);
+        uint256 len = LibStep.arg(s, 3);
+        if (len > type(uint32).max) {
+            s.halted = true;
+            return;
+        }
+        LibMPT.Witness memory w = LibWorld.tries(s);
+        if (!accessAccount(s, w, who)) return;
+        if (!LibStep.charge(s, 3 * ((len + 31) / 32))) return;
+        if (len == 0) return;
+        if (!LibStep.expand(s, dest, len)) return;
+        bytes32 root = bytes32(LibStep.get(s.header, LibStep.H_STATE_ROOT, 32));
+        Account memory a = LibWorld.account(w, root, who);
+        (uint256 at, uint256 size) = a.exists ? LibWorld.codeOf(s, a) : (0, 0);
+        uint256 source = LibStep.arg(s, 2);
+        bytes memory pending = abi.encodePacked(
+            uint8(4),
+            LibCode.root(at, size),
+            uint32(size),
+            uint32(source < size ? source : size),
+            uint8(0),
+            uint32(dest),
+            uint32(len)
+        );
+        LibStep.put(s.header, LibStep.H_PENDING_KIND, 1, 2);
+        LibStep.put(s.header, LibStep.H_PENDING_HASH, 32, uint256(keccak256(pending)));
+        s.nextPc = s.pc;
     }
 
     /// @notice Charges the EIP-2929 account access (100 warm, 2,600 cold; the coinbase and the

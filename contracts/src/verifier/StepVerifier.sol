@@ -55,8 +55,8 @@ contract StepVerifier is StepCore {
     }
 
     /// @notice The contract that runs the step `witness` claims to be, by its unverified bytes:
-    ///         `micro` for a running state with a keccak, copy or log pending, `world` or
-    ///         `micro` for an opcode step whose claimed opcode (the byte at the frame's `pc` in
+    ///         `micro` for a running state with a keccak, copy or log pending, `world` (and
+    ///         EXTCODECOPY, which reads the world) or `micro` for an opcode step whose claimed opcode (the byte at the frame's `pc` in
     ///         the first code chunk of that index) is of their families; zero (run here) for
     ///         everything else and for bytes too short to tell.
     /// @dev    Routing needs no verification: every contract verifies the whole witness
@@ -79,8 +79,9 @@ contract StepVerifier is StepCore {
         if (end > w + n) return address(0);
         for (at += 4; at + LibStep.CHUNK_ITEM <= end; at += LibStep.CHUNK_ITEM) {
             if (LibStep.word(at) >> 224 != pc / 32) continue;
-            (,,, uint256 family) = LibOpcodes.info(LibStep.word(at + 5 + pc % 32) >> 248);
-            if (family == LibOpcodes.WORLD) return world;
+            uint256 op = LibStep.word(at + 5 + pc % 32) >> 248;
+            (,,, uint256 family) = LibOpcodes.info(op);
+            if (family == LibOpcodes.WORLD || op == 0x3c) return world;
             if (family == LibOpcodes.MICRO) return micro;
             return address(0);
         }
@@ -105,7 +106,7 @@ contract StepVerifier is StepCore {
         else if (family == LibOpcodes.MEMORY) OpsMemory.run(s);
         else if (family == LibOpcodes.FRAME) OpsEnvironment.frame(s);
         else if (family == LibOpcodes.CONTEXT) OpsEnvironment.context(s);
-        else if (family == LibOpcodes.WORLD) return _forward(world);
+        else if (family == LibOpcodes.WORLD || s.opcode == 0x3c) return _forward(world);
         else if (family == LibOpcodes.MICRO) return _forward(micro);
         else revert Unsupported(0, uint8(s.opcode));
         return bytes32(0);
