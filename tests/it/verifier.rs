@@ -869,6 +869,50 @@ fn the_verifier_opcode_table_is_the_engines() {
     }
 }
 
+/// The largest code EIP-170 deploys, 24,576 bytes, twice: all JUMPDESTs (no chunk holds a PUSH
+/// byte: the push-data scan skips each chunk in one test) and 31 JUMPDESTs then a PUSH1 in
+/// every chunk (the scan visits every instruction: its worst case). EXTCODESIZE and
+/// EXTCODEHASH of each, EXTCODECOPY of its last bytes (the opening builds its code tree on L1)
+/// and of its first. Every step agrees, and the openings stay within the 5M gas bound.
+#[test]
+fn the_verifier_matches_the_executor_on_the_largest_code() {
+    let flat = Address::new([0xb1; 20]);
+    let pushy = Address::new([0xb2; 20]);
+    let mut code = Vec::new();
+    for big in [flat, pushy] {
+        for op in [0x3bu8, 0x3f] {
+            code.push(0x73);
+            code.extend_from_slice(big.as_slice());
+            code.extend_from_slice(&[op, 0x50]);
+        }
+        for (source, len) in [(24_500u16, 100u8), (0, 40)] {
+            code.extend_from_slice(&[0x60, len, 0x61, (source >> 8) as u8, source as u8, 0x60, 0]);
+            code.push(0x73);
+            code.extend_from_slice(big.as_slice());
+            code.push(0x3c);
+        }
+    }
+    let mut worst = vec![0x5b; 24_576];
+    for chunk in worst.chunks_mut(32) {
+        chunk[31] = 0x60;
+    }
+    let workload = workload(code, Vec::new(), 2_000_000)
+        .with_account(flat, U256::ZERO, Bytes::from(vec![0x5b; 24_576]))
+        .with_account(pushy, U256::ZERO, Bytes::from(worst));
+    let (_, trace) = workload.record().expect("the workload runs");
+    let mut rng = ChaCha8Rng::seed_from_u64(24_576);
+    let mut chain = OnChain::deploy();
+    let mut tally = Tally::default();
+    tally.trace(&mut chain, &trace, "largest code", &mut rng, 1);
+    tally.report("largest code");
+    assert!(tally.failures.is_empty(), "{} failures (listed above)", tally.failures.len());
+    for op in [0x3bu8, 0x3f, 0x3c] {
+        let gas = tally.gas.get(&op).expect("the opcode ran");
+        assert!(gas.iter().all(|g| *g < 5_000_000), "0x{op:02x} over 5M gas: {gas:?}");
+    }
+    assert_eq!(tally.gas[&0x3c].len(), 4, "four EXTCODECOPY openings");
+}
+
 /// Random programs: every step the executor runs, the verifier runs to the same post-state
 /// (or reverts `Unsupported` outside its families); mutations are rejected by both.
 #[test]

@@ -24,28 +24,37 @@ library LibCode {
             buf := mload(0x40)
             mstore(0x40, add(buf, shl(5, add(chunks, 1))))
         }
-        // Leaves: each chunk with its push-data prefix.
-        uint256 next; // the start of the next instruction
-        for (uint256 j = 0; j < chunks; ++j) {
-            uint256 start = 32 * j;
-            while (next < start) {
-                uint256 op;
-                assembly ("memory-safe") {
-                    op := byte(0, calldataload(add(at, next)))
-                }
-                next += (op >= 0x60 && op <= 0x7f) ? op - 0x5e : 1;
-            }
-            uint256 p = next - start;
-            if (p > 32) p = 32;
-            uint256 rest = len - start; // bytes of this chunk below the end
-            assembly ("memory-safe") {
-                let chunk := calldataload(add(at, start))
-                if lt(rest, 32) {
-                    chunk := and(chunk, not(sub(shl(sub(256, shl(3, rest)), 1), 1)))
-                }
-                mstore(0x00, chunk)
+        // Leaves: each chunk with its push-data prefix. `p` is the prefix of chunk `j`; scanning
+        // chunk `j`'s instructions from `p` gives the next chunk's (at most 32: a PUSH32 at
+        // the chunk's last byte). A chunk without a PUSH byte (0x60–0x7f) anywhere is skipped
+        // in one test (the zero-byte test of `(w & 0xe0…) ^ 0x60…`).
+        assembly ("memory-safe") {
+            let high := 0xe0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0
+            let pushes := 0x6060606060606060606060606060606060606060606060606060606060606060
+            let ones := 0x0101010101010101010101010101010101010101010101010101010101010101
+            let tops := 0x8080808080808080808080808080808080808080808080808080808080808080
+            let p := 0
+            for { let j := 0 } lt(j, chunks) { j := add(j, 1) } {
+                let start := shl(5, j)
+                let w := calldataload(add(at, start))
+                let rest := sub(len, start)
+                if lt(rest, 32) { w := and(w, not(sub(shl(sub(256, shl(3, rest)), 1), 1))) }
+                mstore(0x00, w)
                 mstore8(0x20, p)
                 mstore(add(buf, shl(5, j)), keccak256(0x00, 33))
+                // The next chunk's prefix (not needed after the last chunk).
+                let t := xor(and(w, high), pushes)
+                switch and(and(sub(t, ones), not(t)), tops)
+                case 0 { p := 0 }
+                default {
+                    let i := p
+                    for {} lt(i, 32) {} {
+                        // 1, plus the immediate's length for PUSH1–PUSH32 (branchless).
+                        let op := byte(i, w)
+                        i := add(add(i, 1), mul(eq(and(op, 0xe0), 0x60), sub(op, 0x5f)))
+                    }
+                    p := sub(i, 32)
+                }
             }
         }
         // Levels: pairs hashed up, an odd node's sibling the zero subtree of its height.
