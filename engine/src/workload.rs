@@ -9,7 +9,7 @@ use crate::{
     Error, Result,
     trace::{Trace, TraceRecorder},
 };
-use alloy_primitives::{Address, Bytes, address, hex};
+use alloy_primitives::{Address, Bytes, U256, address, hex};
 use revm::{
     Context, ExecuteEvm, InspectEvm, MainBuilder, MainContext,
     context::{CfgEnv, TxEnv, result::ExecutionResult},
@@ -127,6 +127,27 @@ impl Workload {
             ..TxEnv::default()
         };
         Self { db, tx }
+    }
+
+    /// The same workload with `slot` of `address` holding `value` before the transaction (the
+    /// account must be one the workload holds, e.g. [`Workload::CONTRACT`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCase`] when the workload holds no account at `address`.
+    pub fn with_storage(mut self, address: Address, slot: U256, value: U256) -> Result<Self> {
+        self.db
+            .insert_account_storage(address, slot, value)
+            .map_err(|e| Error::invalid_case("workload", e.to_string()))?;
+        Ok(self)
+    }
+
+    /// The same workload with an account at `address` holding `balance` wei and `code`.
+    pub fn with_account(mut self, address: Address, balance: U256, code: Bytes) -> Self {
+        let info =
+            AccountInfo { balance, ..AccountInfo::default() }.with_code(Bytecode::new_raw(code));
+        self.db.insert_account_info(address, info);
+        self
     }
 
     fn cfg(&self) -> CfgEnv {

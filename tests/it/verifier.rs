@@ -16,14 +16,21 @@
 //! non-zero one) deducted, and the calldata separately.
 
 use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_sol_types::{SolCall, SolInterface};
+use alloy_sol_types::{SolCall, SolInterface, SolValue};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use refute_contracts::StepVerifier::{self, StepVerifierErrors};
+use refute_contracts::{
+    MicroVerifier::{self, MicroVerifierErrors},
+    StepVerifier::{self, StepVerifierErrors},
+    WorldVerifier::{self, WorldVerifierErrors},
+};
 use refute_engine::{
     Eip7610,
     corpus::{self, StateTestFile},
-    machine::{Family, OPCODES, PendingKind, StepWitness, execute},
+    machine::{
+        Family, KECCAK_RATE, OPCODES, Pending, PendingKind, StepWitness, TrieWitness, Tries,
+        address_key, execute, pair_key,
+    },
     trace::{Trace, TraceRecorder},
     workload::Workload,
 };
@@ -57,9 +64,14 @@ fn intrinsic(data: &[u8]) -> u64 {
 }
 
 impl OnChain {
+    /// Deploys `WorldVerifier`, `MicroVerifier` and the `StepVerifier` that forwards to them.
     fn deploy() -> Self {
         let mut evm = InProcessEvm::new();
-        let address = evm.deploy(&StepVerifier::BYTECODE).expect("StepVerifier deploys");
+        let world = evm.deploy(&WorldVerifier::BYTECODE).expect("WorldVerifier deploys");
+        let micro = evm.deploy(&MicroVerifier::BYTECODE).expect("MicroVerifier deploys");
+        let creation: Bytes =
+            [&StepVerifier::BYTECODE[..], &(world, micro).abi_encode_params()].concat().into();
+        let address = evm.deploy(&creation).expect("StepVerifier deploys");
         Self { evm, address }
     }
 
@@ -82,18 +94,35 @@ impl OnChain {
                     .expect("step returns a bytes32");
                 (Verdict::Post(post), done.gas_used - intrinsic(&data), calldata_gas)
             }
-            Err(CallError::Revert(data)) => {
-                let verdict = match StepVerifierErrors::abi_decode(&data) {
-                    Ok(StepVerifierErrors::Unsupported(_)) => Verdict::Unsupported,
-                    Ok(other) => Verdict::Rejected(format!("{other:?}")),
-                    // A panic or an unknown revert is a defect: bad input must revert typed.
-                    Err(_) => panic!("untyped revert from the verifier: {data}"),
-                };
-                (verdict, 0, calldata_gas)
-            }
+            Err(CallError::Revert(data)) => (verdict_of_revert(&data), 0, calldata_gas),
             Err(CallError::Halt(reason)) => panic!("the verifier halted: {reason}"),
         }
     }
+}
+
+/// The verdict of a revert: `Unsupported`, or any other error of the verifier's contracts (a
+/// forwarded step reverts with the error of the contract that ran it).
+fn verdict_of_revert(data: &Bytes) -> Verdict {
+    if let Ok(e) = StepVerifierErrors::abi_decode(data) {
+        return match e {
+            StepVerifierErrors::Unsupported(_) => Verdict::Unsupported,
+            other => Verdict::Rejected(format!("{other:?}")),
+        };
+    }
+    if let Ok(e) = WorldVerifierErrors::abi_decode(data) {
+        return match e {
+            WorldVerifierErrors::Unsupported(_) => Verdict::Unsupported,
+            other => Verdict::Rejected(format!("{other:?}")),
+        };
+    }
+    if let Ok(e) = MicroVerifierErrors::abi_decode(data) {
+        return match e {
+            MicroVerifierErrors::Unsupported(_) => Verdict::Unsupported,
+            other => Verdict::Rejected(format!("{other:?}")),
+        };
+    }
+    // A panic or an unknown revert is a defect: bad input must revert typed.
+    panic!("untyped revert from the verifier: {data}")
 }
 
 /// Gas samples and counts of one harness run.
@@ -113,10 +142,19 @@ struct Tally {
     flips: u64,
     /// Byte flips the verifier accepted (each with the honest post-state).
     flips_accepted: u64,
-    /// Execution gas per opcode name.
+    /// Execution gas per opcode (opcode steps, opening steps included).
     gas: BTreeMap<u8, Vec<u64>>,
+    /// Execution gas per micro-step kind (`micro_kind`).
+    micro_gas: BTreeMap<&'static str, Vec<u64>>,
     calldata_gas: Vec<u64>,
     failures: Vec<String>,
+    /// SSTORE steps both sides agreed on, per EIP-2200/3529 case (`sstore_case`).
+    sstore_cases: BTreeMap<&'static str, u64>,
+    /// Targeted mutations rejected by both sides, per kind.
+    rejected_by_kind: BTreeMap<&'static str, u64>,
+    /// Per opcode, the state root and trie nodes of the last world step seen (for the stale
+    /// witness mutation).
+    stale: BTreeMap<u8, (B256, TrieWitness)>,
 }
 
 /// The opcode a witness's opcode step runs (STOP past the code).
@@ -132,10 +170,92 @@ fn opcode(witness: &StepWitness) -> u8 {
         .map_or(0, |chunk| chunk.bytes[(frame.pc % 32) as usize])
 }
 
+/// A micro-step's targeted mutations: the pending operation changed (a sponge lane, the
+/// remaining length, a topic, the copy's source offset), a source word or chunk changed.
+fn micro_mutations(witness: &StepWitness, cases: &mut Vec<(&'static str, StepWitness)>) {
+    let Some(pending) = &witness.pending else { return };
+    let changed = match pending.clone() {
+        Pending::Keccak(mut sponge) => {
+            sponge.sponge.lanes[3] ^= 1 << 9;
+            Pending::Keccak(sponge)
+        }
+        Pending::Log { mut topics, mut data } => {
+            if let Some(topic) = topics.first_mut() {
+                topic.0[31] ^= 1;
+            } else {
+                data.remaining ^= 1;
+            }
+            Pending::Log { topics, data }
+        }
+        Pending::Copy(mut copy) => {
+            copy.source_offset = copy.source_offset.wrapping_add(1);
+            Pending::Copy(copy)
+        }
+        _ => return,
+    };
+    let mut m = witness.clone();
+    m.pending = Some(changed);
+    cases.push(("pending operation", m));
+    if !witness.source.is_empty() {
+        let mut m = witness.clone();
+        m.source[0].word.0[5] ^= 0x20;
+        cases.push(("source word", m));
+    }
+    if !witness.source_code.is_empty() {
+        let mut m = witness.clone();
+        let last = m.source_code.len() - 1;
+        m.source_code[last].bytes[9] ^= 0x20;
+        cases.push(("source chunk", m));
+    }
+}
+
+/// The kind of a micro-step (spec §5.5): a sponge's absorb or pad step (KECCAK256, LOGn), a
+/// copy's word.
+fn micro_kind(witness: &StepWitness) -> Option<&'static str> {
+    Some(match witness.pending.as_ref()? {
+        Pending::Keccak(sponge) if sponge.remaining as usize >= KECCAK_RATE => "keccak absorb",
+        Pending::Keccak(_) => "keccak pad",
+        Pending::Log { data, .. } if data.remaining as usize >= KECCAK_RATE => "log absorb",
+        Pending::Log { .. } => "log pad",
+        Pending::Copy(_) => "copy word",
+        _ => return None,
+    })
+}
+
+/// The EIP-2200/3529 case of an SSTORE step that reads its slot (`None` for other steps and
+/// for an SSTORE halting at the stipend): the branch of the gas and refund rules it takes.
+fn sstore_case(witness: &StepWitness) -> Option<&'static str> {
+    if witness.state.pending_kind != PendingKind::None || opcode(witness) != 0x55 {
+        return None;
+    }
+    let (tx, [value, slot]) = (witness.tx?, <[U256; 2]>::try_from(witness.stack.clone()).ok()?);
+    let tries = Tries { nodes: &witness.tries };
+    let me = witness.frame.address;
+    let current = tries.storage(witness.state.state_root, me, slot).ok()?;
+    let original = tries.storage(tx.start_state_root, me, slot).ok()?;
+    Some(if value == current {
+        "no-op"
+    } else if original == current {
+        match (original.is_zero(), value.is_zero()) {
+            (true, _) => "fresh create",
+            (false, false) => "fresh update",
+            (false, true) => "fresh clear",
+        }
+    } else if !original.is_zero() && current.is_zero() {
+        if original == value { "dirty un-clear to original" } else { "dirty un-clear" }
+    } else if !original.is_zero() && value.is_zero() {
+        "dirty clear"
+    } else if original == value {
+        if original.is_zero() { "dirty restore zero" } else { "dirty restore" }
+    } else {
+        "dirty other"
+    })
+}
+
 /// Whether the verifier implements `opcode`'s family (a step of another family must revert
 /// with `Unsupported` unless its prelude halts).
 fn implemented(opcode: u8) -> bool {
-    !matches!(OPCODES[opcode as usize].family, Family::World | Family::Boundary | Family::Micro)
+    OPCODES[opcode as usize].family != Family::Boundary
 }
 
 impl Tally {
@@ -173,11 +293,16 @@ impl Tally {
         match (&rust, &verdict) {
             (Ok(p), Verdict::Post(q)) if p == q => {
                 self.agreed += 1;
+                if let Some(case) = sstore_case(witness) {
+                    *self.sstore_cases.entry(case).or_default() += 1;
+                }
                 if witness.state.pending_kind == PendingKind::None
                     && !witness.state.status.is_final()
                 {
                     self.gas.entry(op).or_default().push(gas);
                     self.calldata_gas.push(calldata_gas);
+                } else if let Some(kind) = micro_kind(witness) {
+                    self.micro_gas.entry(kind).or_default().push(gas);
                 }
             }
             (Ok(_), Verdict::Unsupported) => {
@@ -209,13 +334,14 @@ impl Tally {
         witness: &StepWitness,
         label: &str,
     ) {
-        let halted = {
-            // A halting step reads no operand; a STOP none either.
+        let halted = witness.state.pending_kind == PendingKind::None && {
+            // A halting step reads no operand; a STOP none either. (A micro-step reads no
+            // stack but its pending operation, source and memory.)
             let mut probe = witness.clone();
             probe.stack_rest = B256::repeat_byte(0xee);
             execute(pre, &probe).ok() == Some(post)
         };
-        let mut cases: Vec<(&str, StepWitness)> = Vec::new();
+        let mut cases: Vec<(&'static str, StepWitness)> = Vec::new();
         let mut m = witness.clone();
         m.state.refund ^= 1;
         cases.push(("header byte", m));
@@ -262,7 +388,109 @@ impl Tally {
             m.calldata[0].word ^= B256::repeat_byte(0x80);
             cases.push(("calldata word", m));
         }
+        if !halted {
+            self.world_mutations(pre, witness, &mut cases);
+            micro_mutations(witness, &mut cases);
+        }
         self.reject_all(chain, pre, cases, label);
+    }
+
+    /// The world's targeted mutations of a step that reads trie nodes: a node dropped, a byte
+    /// of a node flipped (a wrong proof node), the warm set's path dropped (a wrong warm-set
+    /// proof), the trie nodes of an earlier world step (a stale storage value or account),
+    /// the account's code changed, the contexts changed.
+    fn world_mutations(
+        &mut self,
+        pre: B256,
+        witness: &StepWitness,
+        cases: &mut Vec<(&'static str, StepWitness)>,
+    ) {
+        let nodes: Vec<Bytes> = witness.tries.nodes().cloned().collect();
+        if nodes.is_empty() {
+            return;
+        }
+        let k = self.compared as usize;
+        let mut m = witness.clone();
+        m.tries = TrieWitness::new(
+            nodes.iter().enumerate().filter(|(i, _)| *i != k % nodes.len()).map(|(_, n)| n.clone()),
+        );
+        cases.push(("trie node dropped", m));
+        let mut m = witness.clone();
+        let mut changed = nodes.clone();
+        let node = &mut changed[(k / 3) % nodes.len()];
+        let mut bytes = node.to_vec();
+        let at = (k * 7) % bytes.len();
+        bytes[at] ^= 0x10;
+        *node = bytes.into();
+        m.tries = TrieWitness::new(changed);
+        cases.push(("trie node byte", m));
+        // The warm set's path for the step's key: dropped.
+        let op = opcode(witness);
+        let me = witness.frame.address;
+        let warm = match op {
+            0x54 | 0x55 => {
+                witness.stack.last().map(|slot| (witness.state.warm_slots, pair_key(me, *slot)))
+            }
+            0x31 | 0x3b | 0x3f => witness.stack.last().map(|word| {
+                (witness.state.warm_addresses, address_key(Address::from_word((*word).into())))
+            }),
+            _ => None,
+        };
+        if let Some((root, key)) = warm
+            && let Ok(path) = witness.tries.minimal_for_get(root, key)
+            && !path.is_empty()
+        {
+            let drop: Vec<&Bytes> = path.nodes().collect();
+            let mut m = witness.clone();
+            m.tries = TrieWitness::new(nodes.iter().filter(|n| !drop.contains(n)).cloned());
+            cases.push(("warm-set proof dropped", m));
+        }
+        // A stale witness: the trie nodes of the previous world step of the same opcode,
+        // when its world differs (the same world would be an honest witness).
+        if let Some((state_root, stale)) = self.stale.get(&op)
+            && *state_root != witness.state.state_root
+        {
+            let mut m = witness.clone();
+            m.tries = stale.clone();
+            if execute(pre, &m).is_err() {
+                cases.push(("stale trie nodes", m));
+            }
+        }
+        self.stale.insert(op, (witness.state.state_root, witness.tries.clone()));
+        if let Some(code) = &witness.account_code
+            && !code.is_empty()
+        {
+            let mut m = witness.clone();
+            let mut bytes = code.to_vec();
+            bytes[k % code.len()] ^= 1;
+            m.account_code = Some(bytes.into());
+            // Only where the step reads the code (EXTCODESIZE of an account with code).
+            if execute(pre, &m).is_err() {
+                cases.push(("account code byte", m));
+            }
+        }
+        if op == 0x55
+            && let Some(tx) = witness.tx
+        {
+            let mut m = witness.clone();
+            let mut tx = tx;
+            tx.start_state_root = witness.state.state_root;
+            if tx.start_state_root != witness.tx.map(|t| t.start_state_root).unwrap_or_default() {
+                m.tx = Some(tx);
+                cases.push(("start state root", m));
+            }
+        }
+        if matches!(op, 0x31 | 0x3b | 0x3f)
+            && let Some(block) = witness.block
+        {
+            let mut m = witness.clone();
+            let mut block = block;
+            block.coinbase = me;
+            if block.coinbase != witness.block.map(|b| b.coinbase).unwrap_or_default() {
+                m.block = Some(block);
+                cases.push(("coinbase", m));
+            }
+        }
     }
 
     /// Each mutated witness must be rejected by both sides.
@@ -270,7 +498,7 @@ impl Tally {
         &mut self,
         chain: &mut OnChain,
         pre: B256,
-        cases: Vec<(&str, StepWitness)>,
+        cases: Vec<(&'static str, StepWitness)>,
         label: &str,
     ) {
         for (what, m) in cases {
@@ -284,6 +512,7 @@ impl Tally {
                 self.failures.push(format!("{label}: {what}: rust {rust:?}, verifier {verdict:?}"));
             } else {
                 self.mutations_rejected += 1;
+                *self.rejected_by_kind.entry(what).or_default() += 1;
             }
         }
     }
@@ -333,7 +562,14 @@ impl Tally {
         for i in 0..=trace.len() {
             let Ok(witness) = trace.witness(i) else { continue }; // exit steps: Engine II
             let pre = trace.commitment(i).expect("commitment");
-            let mutate = mutate_every != 0 && self.compared.is_multiple_of(mutate_every);
+            // Every world and micro-step family step is mutated (their witnesses are the new
+            // part), others every `mutate_every`-th.
+            let family = OPCODES[opcode(&witness) as usize].family;
+            let newer = match witness.state.pending_kind {
+                PendingKind::None => matches!(family, Family::World | Family::Micro),
+                kind => matches!(kind, PendingKind::Keccak | PendingKind::Copy | PendingKind::Log),
+            };
+            let mutate = mutate_every != 0 && (newer || self.compared.is_multiple_of(mutate_every));
             self.check(chain, pre, &witness, &format!("{label} step {i}"), rng, mutate);
             if i < trace.len()
                 && let Ok(post) = execute(pre, &witness)
@@ -357,6 +593,12 @@ impl Tally {
             self.flips_accepted,
             self.failures.iter().filter(|f| f.contains("forged")).count(),
         );
+        let kinds: Vec<String> =
+            self.rejected_by_kind.iter().map(|(what, n)| format!("{what} {n}")).collect();
+        eprintln!("  mutations rejected by kind: {}", kinds.join(", "));
+        let cases: Vec<String> =
+            self.sstore_cases.iter().map(|(what, n)| format!("{what} {n}")).collect();
+        eprintln!("  SSTORE cases: {}", cases.join(", "));
         let stats = |v: &mut Vec<u64>| {
             v.sort_unstable();
             let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
@@ -379,6 +621,13 @@ impl Tally {
                 samples.len()
             );
         }
+        for (kind, samples) in &self.micro_gas {
+            let (median, p99, max) = stats(&mut samples.clone());
+            eprintln!(
+                "  {kind}: {:>6} steps, median {median}, p99 {p99}, max {max}",
+                samples.len()
+            );
+        }
         for failure in self.failures.iter().take(20) {
             eprintln!("FAIL {failure}");
         }
@@ -393,6 +642,55 @@ const OPS: &[u8] = &[
     0x82, 0x83, 0x84, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x9f,
 ];
 
+/// An account with code and balance in the random programs' world.
+const OTHER: Address = Address::new([0xbe; 20]);
+
+/// The accounts the random programs' world steps read: one with code, the sender, the
+/// contract, a precompile (warm by rule), the coinbase (zero, warm by rule), absent ones.
+const ACCOUNTS: [Address; 7] = [
+    OTHER,
+    Workload::SENDER,
+    Workload::CONTRACT,
+    Address::with_last_byte(4),
+    Address::ZERO,
+    Address::with_last_byte(0x0b),
+    Address::new([0x77; 20]),
+];
+
+/// The random programs' world: the contract's storage slots 1–3 hold 1, 2 and a large
+/// value (original values for SSTORE's refunds), [`OTHER`] has code and a balance.
+fn workload(code: Vec<u8>, calldata: Vec<u8>, gas: u64) -> Workload {
+    let big = U256::from_be_bytes([0x5a; 32]);
+    let mut workload = Workload::new(code.into(), calldata.into(), gas).with_account(
+        OTHER,
+        U256::from(42),
+        Bytes::from_static(&[0x60, 0x01, 0x00]),
+    );
+    for (slot, value) in [(1u64, U256::from(1)), (2, U256::from(2)), (3, big)] {
+        workload = workload
+            .with_storage(Workload::CONTRACT, U256::from(slot), value)
+            .expect("the contract exists");
+    }
+    workload
+}
+
+/// A random program of storage and transient-storage reads and writes on slots 0–2 with
+/// values 0–2, so that SSTORE meets every EIP-2200/3529 case (and the stipend rule when gas
+/// runs low).
+fn storage_program(rng: &mut ChaCha8Rng) -> Vec<u8> {
+    let mut code = Vec::new();
+    for _ in 0..rng.random_range(4..24) {
+        let (value, slot) = (rng.random_range(0..3u8), rng.random_range(0..3u8));
+        match rng.random_range(0..10u32) {
+            0..6 => code.extend_from_slice(&[0x60, value, 0x60, slot, 0x55]),
+            6..8 => code.extend_from_slice(&[0x60, slot, 0x54, 0x50]),
+            8 => code.extend_from_slice(&[0x60, value, 0x60, slot, 0x5d]),
+            _ => code.extend_from_slice(&[0x60, slot, 0x5c, 0x50]),
+        }
+    }
+    code
+}
+
 /// A random program over the implemented opcodes, with forward jumps to JUMPDESTs (and some
 /// invalid ones), memory, calldata and context reads at small offsets, and an occasional
 /// byte of anything (invalid and unsupported opcodes).
@@ -404,7 +702,7 @@ fn program(rng: &mut ChaCha8Rng) -> Vec<u8> {
         code.extend_from_slice(&[0x60, rng.random_range(0..max)]);
     };
     for _ in 0..rng.random_range(10..80) {
-        match rng.random_range(0..100u32) {
+        match rng.random_range(0..140u32) {
             0..30 => {
                 let n = rng.random_range(0..=32u8);
                 code.push(0x5f + n);
@@ -446,6 +744,78 @@ fn program(rng: &mut ChaCha8Rng) -> Vec<u8> {
                 // Very large offsets: halts.
                 code.extend_from_slice(&[0x63, 0xff, 0xff, 0xff, 0xff]);
                 code.push([0x51, 0x52, 0x35][rng.random_range(0..3)]);
+            }
+            100..105 => {
+                small(rng, &mut code, 5);
+                code.push(0x54); // SLOAD
+            }
+            105..111 => {
+                // SSTORE of a small value (zero, an original value, another) to a slot the
+                // pre-state may hold.
+                small(rng, &mut code, 4);
+                small(rng, &mut code, 5);
+                code.push(0x55);
+            }
+            111..114 => {
+                small(rng, &mut code, 3);
+                small(rng, &mut code, 3);
+                code.push(0x5d); // TSTORE
+            }
+            114..116 => {
+                small(rng, &mut code, 3);
+                code.push(0x5c); // TLOAD
+            }
+            116..122 => {
+                // BALANCE, EXTCODESIZE, EXTCODEHASH of an account with code, the sender, the
+                // contract itself, a precompile, the coinbase, an absent account.
+                let account = ACCOUNTS[rng.random_range(0..ACCOUNTS.len())];
+                code.push(0x73);
+                code.extend_from_slice(account.as_slice());
+                code.push([0x31, 0x3b, 0x3f][rng.random_range(0..3)]);
+            }
+            122..125 => {
+                let pair: &[u8] = [&[0x47u8][..], &[0x30, 0x31], &[0x33, 0x3f], &[0x30, 0x3b]]
+                    [rng.random_range(0..4)];
+                code.extend_from_slice(pair);
+            }
+            125..129 => {
+                // KECCAK256 of up to three sponge blocks (or nothing) at a small offset.
+                let len = if rng.random_bool(0.3) { rng.random_range(0..=300) } else { 0 };
+                let len =
+                    if len == 0 && rng.random_bool(0.7) { rng.random_range(1..64) } else { len };
+                code.extend_from_slice(&[0x61, (len >> 8) as u8, len as u8]);
+                small(rng, &mut code, 70);
+                code.push(0x20);
+            }
+            129..133 => {
+                // LOG0–LOG4 of small topics and a short or empty data range.
+                let topics = rng.random_range(0..=4u8);
+                for _ in 0..topics {
+                    small(rng, &mut code, 255);
+                }
+                let max = if rng.random_bool(0.8) { 150 } else { 1 };
+                small(rng, &mut code, max);
+                small(rng, &mut code, 70);
+                code.push(0xa0 + topics);
+            }
+            133..140 => {
+                // CALLDATACOPY, CODECOPY, MCOPY, RETURNDATACOPY (empty return data: only
+                // nothing at 0 copies, the rest halts), EXTCODECOPY of the contract itself or
+                // of an account of `ACCOUNTS`: `(dest, source, len)` small, sources past the
+                // end included.
+                let op = [0x37u8, 0x39, 0x5e, 0x3c, 0x37, 0x39, 0x3e, 0x3c][rng.random_range(0..8)];
+                small(rng, &mut code, if op == 0x3e { 2 } else { 80 });
+                small(rng, &mut code, if op == 0x3e { 1 } else { 120 });
+                small(rng, &mut code, 80);
+                if op == 0x3c && rng.random_bool(0.5) {
+                    code.push(0x30); // ADDRESS
+                } else if op == 0x3c {
+                    code.push(0x73);
+                    code.extend_from_slice(
+                        ACCOUNTS[rng.random_range(0..ACCOUNTS.len())].as_slice(),
+                    );
+                }
+                code.push(op);
             }
             _ => code.push([0x0a, 0x80, 0x90, 0x01][rng.random_range(0..4)]),
         }
@@ -499,6 +869,50 @@ fn the_verifier_opcode_table_is_the_engines() {
     }
 }
 
+/// The largest code EIP-170 deploys, 24,576 bytes, twice: all JUMPDESTs (no chunk holds a PUSH
+/// byte: the push-data scan skips each chunk in one test) and 31 JUMPDESTs then a PUSH1 in
+/// every chunk (the scan visits every instruction: its worst case). EXTCODESIZE and
+/// EXTCODEHASH of each, EXTCODECOPY of its last bytes (the opening builds its code tree on L1)
+/// and of its first. Every step agrees, and the openings stay within the 5M gas bound.
+#[test]
+fn the_verifier_matches_the_executor_on_the_largest_code() {
+    let flat = Address::new([0xb1; 20]);
+    let pushy = Address::new([0xb2; 20]);
+    let mut code = Vec::new();
+    for big in [flat, pushy] {
+        for op in [0x3bu8, 0x3f] {
+            code.push(0x73);
+            code.extend_from_slice(big.as_slice());
+            code.extend_from_slice(&[op, 0x50]);
+        }
+        for (source, len) in [(24_500u16, 100u8), (0, 40)] {
+            code.extend_from_slice(&[0x60, len, 0x61, (source >> 8) as u8, source as u8, 0x60, 0]);
+            code.push(0x73);
+            code.extend_from_slice(big.as_slice());
+            code.push(0x3c);
+        }
+    }
+    let mut worst = vec![0x5b; 24_576];
+    for chunk in worst.chunks_mut(32) {
+        chunk[31] = 0x60;
+    }
+    let workload = workload(code, Vec::new(), 2_000_000)
+        .with_account(flat, U256::ZERO, Bytes::from(vec![0x5b; 24_576]))
+        .with_account(pushy, U256::ZERO, Bytes::from(worst));
+    let (_, trace) = workload.record().expect("the workload runs");
+    let mut rng = ChaCha8Rng::seed_from_u64(24_576);
+    let mut chain = OnChain::deploy();
+    let mut tally = Tally::default();
+    tally.trace(&mut chain, &trace, "largest code", &mut rng, 1);
+    tally.report("largest code");
+    assert!(tally.failures.is_empty(), "{} failures (listed above)", tally.failures.len());
+    for op in [0x3bu8, 0x3f, 0x3c] {
+        let gas = tally.gas.get(&op).expect("the opcode ran");
+        assert!(gas.iter().all(|g| *g < 5_000_000), "0x{op:02x} over 5M gas: {gas:?}");
+    }
+    assert_eq!(tally.gas[&0x3c].len(), 4, "four EXTCODECOPY openings");
+}
+
 /// Random programs: every step the executor runs, the verifier runs to the same post-state
 /// (or reverts `Unsupported` outside its families); mutations are rejected by both.
 #[test]
@@ -507,10 +921,12 @@ fn the_verifier_matches_the_executor_on_random_programs() {
     let mut chain = OnChain::deploy();
     let mut tally = Tally::default();
     for n in 0..500 {
-        let code = program(&mut rng);
+        let storage = n % 5 == 4;
+        let code = if storage { storage_program(&mut rng) } else { program(&mut rng) };
         let calldata: Vec<u8> = (0..rng.random_range(0..100)).map(|_| rng.random()).collect();
-        let gas = intrinsic(&calldata) + rng.random_range(50..30_000);
-        let workload = Workload::new(code.into(), calldata.into(), gas);
+        let budget = if rng.random_bool(0.5) { 30_000 } else { 150_000 };
+        let gas = intrinsic(&calldata) + rng.random_range(50..budget);
+        let workload = workload(code, calldata, gas);
         let (_, trace) = workload.record().expect("the workload runs");
         tally.trace(&mut chain, &trace, &format!("program {n}"), &mut rng, 3);
     }
@@ -520,9 +936,26 @@ fn the_verifier_matches_the_executor_on_random_programs() {
     assert!(tally.both_rejected == 0, "{} honest steps rejected", tally.both_rejected);
     assert!(tally.mutations_rejected > 2_000, "only {} mutations", tally.mutations_rejected);
     let families: std::collections::BTreeSet<u8> = tally.gas.keys().copied().collect();
-    for op in [0x00u8, 0x0a, 0x1d, 0x35, 0x40, 0x49, 0x51, 0x52, 0x53, 0x56, 0x57, 0x7f, 0x8f, 0x9f]
-    {
+    for op in [
+        0x00u8, 0x0a, 0x1d, 0x35, 0x40, 0x49, 0x51, 0x52, 0x53, 0x56, 0x57, 0x7f, 0x8f, 0x9f, 0x31,
+        0x3b, 0x3f, 0x47, 0x54, 0x55, 0x5c, 0x5d, 0x20, 0x37, 0x39, 0x3c, 0x3e, 0x5e, 0xa0, 0xa1,
+        0xa2, 0xa3, 0xa4,
+    ] {
         assert!(families.contains(&op), "no step of opcode 0x{op:02x}");
+    }
+    for case in [
+        "no-op",
+        "fresh create",
+        "fresh update",
+        "fresh clear",
+        "dirty un-clear",
+        "dirty un-clear to original",
+        "dirty clear",
+        "dirty restore zero",
+        "dirty restore",
+        "dirty other",
+    ] {
+        assert!(tally.sstore_cases.contains_key(case), "no SSTORE step of case {case}");
     }
 }
 
@@ -543,12 +976,41 @@ fn record(case: &refute_engine::StateTestCase<'_>) -> Option<Trace> {
     Some(std::mem::take(&mut evm.inspector.1).finish())
 }
 
+/// Every step of the cases of every `step`-th file of each of `folders` (at most `cases` cases
+/// a file, traces of at most 3,000 steps) until about `budget / folders.len()` steps of the
+/// folder were compared.
+fn state_tests(folders: &[&str], step: usize, cases: usize, budget: u64) -> Option<Tally> {
+    let root = corpus_or_skip()?;
+    let tests = root.join("GeneralStateTests");
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut chain = OnChain::deploy();
+    let mut tally = Tally::default();
+    for folder in folders {
+        let files = corpus::json_files(&[tests.join(folder)]).expect("corpus files");
+        let end = tally.compared + budget / folders.len() as u64;
+        for path in files.iter().step_by(step) {
+            if tally.compared > end {
+                break;
+            }
+            let file = StateTestFile::load(path).expect("corpus file");
+            for (k, case) in file.cases(SpecId::CANCUN).enumerate().take(cases) {
+                let Some(trace) = record(&case) else { continue };
+                if trace.len() > 3_000 {
+                    continue;
+                }
+                let name =
+                    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                tally.trace(&mut chain, &trace, &format!("{name}[{k}]"), &mut rng, 25);
+            }
+        }
+    }
+    Some(tally)
+}
+
 /// A sample of real state-test steps (the VM tests and the memory tests), every step of each
-/// case's trace.
+/// case's trace: every other file of each folder, up to about 6,000 steps (≈ 15 s on one core).
 #[test]
 fn the_verifier_matches_the_executor_on_state_tests() {
-    let Some(root) = corpus_or_skip() else { return };
-    let tests = root.join("GeneralStateTests");
     let folders = [
         "VMTests/vmArithmeticTest",
         "VMTests/vmBitwiseLogicOperation",
@@ -556,28 +1018,30 @@ fn the_verifier_matches_the_executor_on_state_tests() {
         "VMTests/vmTests",
         "stMemoryTest",
     ];
-    let files = corpus::json_files(&folders.iter().map(|f| tests.join(f)).collect::<Vec<_>>())
-        .expect("corpus files");
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let mut chain = OnChain::deploy();
-    let mut tally = Tally::default();
-    // Every other file of each folder, up to about 6,000 steps (≈ 15 s on one core).
-    for path in files.iter().step_by(2) {
-        if tally.compared > 6_000 {
-            break;
-        }
-        let file = StateTestFile::load(path).expect("corpus file");
-        for (k, case) in file.cases(SpecId::CANCUN).enumerate().take(4) {
-            let Some(trace) = record(&case) else { continue };
-            if trace.len() > 3_000 {
-                continue;
-            }
-            let name =
-                path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            tally.trace(&mut chain, &trace, &format!("{name}[{k}]"), &mut rng, 25);
-        }
-    }
+    let Some(tally) = state_tests(&folders, 2, 4, 6_000) else { return };
     tally.report("state tests");
     assert!(tally.failures.is_empty(), "{} failures (listed above)", tally.failures.len());
     assert!(tally.agreed > 2_000, "only {} steps agreed", tally.agreed);
+}
+
+/// The world's state tests (storage gas and refunds, transient storage, account reads): every
+/// step of a sample of their cases, up to about 8,000 steps.
+#[test]
+fn the_verifier_matches_the_executor_on_world_state_tests() {
+    let folders = [
+        "stSelfBalance",
+        "stExtCodeHash",
+        "Cancun/stEIP1153-transientStorage",
+        "stSLoadTest",
+        "stSStoreTest",
+        "stRefundTest",
+        "stEIP2930",
+    ];
+    let Some(tally) = state_tests(&folders, 1, 2, 8_000) else { return };
+    tally.report("world state tests");
+    assert!(tally.failures.is_empty(), "{} failures (listed above)", tally.failures.len());
+    assert!(tally.agreed > 2_000, "only {} steps agreed", tally.agreed);
+    for op in [0x31u8, 0x3b, 0x3f, 0x47, 0x54, 0x55, 0x5c, 0x5d] {
+        assert!(tally.gas.contains_key(&op), "no step of opcode 0x{op:02x}");
+    }
 }

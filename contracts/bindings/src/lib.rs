@@ -10,7 +10,8 @@
 //! those JSON files, so `cargo build` never needs node, forge or solc; the test command fails
 //! when the committed artifacts differ from a fresh compile. It holds no logic of its own.
 //!
-//! Contracts: [`DisputeGame`], [`DisputeGameFactory`], [`Proposals`], [`IStepVerifier`], [`StepVerifier`],
+//! Contracts: [`DisputeGame`], [`DisputeGameFactory`], [`Proposals`], [`IStepVerifier`], [`StepVerifier`] (with
+//! [`WorldVerifier`] and [`MicroVerifier`]),
 //! [`PositionLens`]; test doubles in [`doubles`].
 
 #![allow(missing_docs)] // the `sol!` expansions carry the contracts' NatSpec, not Rust docs
@@ -56,6 +57,22 @@ alloy_sol_types::sol!(
     #[sol(all_derives)]
     StepVerifier,
     "../artifacts/StepVerifier.json"
+);
+
+alloy_sol_types::sol!(
+    /// The world family of the step verifier (`contracts/src/verifier/WorldVerifier.sol`):
+    /// `StepVerifier` forwards BALANCE … TSTORE steps to it.
+    #[sol(all_derives)]
+    WorldVerifier,
+    "../artifacts/WorldVerifier.json"
+);
+
+alloy_sol_types::sol!(
+    /// The micro-stepped opcodes of the step verifier (`contracts/src/verifier/MicroVerifier.sol`):
+    /// `StepVerifier` forwards their opening steps and micro-steps to it.
+    #[sol(all_derives)]
+    MicroVerifier,
+    "../artifacts/MicroVerifier.json"
 );
 
 /// Test doubles compiled from `contracts/test/doubles/`: for tests only, never deployed by

@@ -8,6 +8,8 @@ pragma solidity ^0.8.28;
 ///         length in bytes (docs/spec/verifier-abi.md §2). `header` and `frame` are memory
 ///         pointers to copies of the 402-byte header and the 336-byte frame (§4.1, §4.2).
 struct Step {
+    /// Calldata offset of the witness (its version byte).
+    uint256 base;
     uint256 header;
     uint256 frame;
     uint256[20] sec;
@@ -107,6 +109,16 @@ library LibStep {
     uint256 internal constant F_CALLDATA_ROOT = 228;
     uint256 internal constant F_RETURNDATA_LEN = 260;
 
+    // World fields of the header (§4.1).
+    uint256 internal constant H_STATE_ROOT = 100;
+    uint256 internal constant H_WARM_ADDRESSES = 132;
+    uint256 internal constant H_WARM_SLOTS = 164;
+    uint256 internal constant H_TRANSIENT = 196;
+    uint256 internal constant H_CREATED = 228;
+    uint256 internal constant H_REFUND = 260;
+    uint256 internal constant H_LOGS_COUNT = 268;
+    uint256 internal constant H_LOGS_ACC = 272;
+
     /// @notice `pending_kind` of a frame exit (§4.5).
     uint256 internal constant PENDING_FRAME_EXIT = 17;
     /// @notice `H(encode(FrameExit(success 1, len 0, Z_22)))`: STOP's pending exit.
@@ -138,6 +150,7 @@ library LibStep {
             hash := keccak256(header, 402)
         }
         if (hash != pre) revert BadPreState();
+        s.base = w;
         s.header = header;
         s.frame = frame;
         // Header enum bytes (§4.1, §4.6, §10): version 1, fork Shanghai or Cancun, status,
@@ -419,12 +432,18 @@ library LibStep {
 
     /// @notice The post-state commitment: the frame with the step's `pc`, gas, stack and
     ///         memory, the header with its hash; a halt leaves the pre-step frame with gas 0
-    ///         and a pending failed exit (§5.4); `exitHash` non-zero leaves a pending exit
-    ///         (STOP) with the step's frame.
+    ///         and a pending failed exit (§5.4), and the pre-state header (whatever the step
+    ///         wrote to it or the frame before halting: world roots, refund, a pending operation);
+    ///         `exitHash` non-zero leaves a pending exit (STOP) with the step's frame.
     function post(Step memory s, bytes32 exitHash) internal pure returns (bytes32 commitment) {
         uint256 frame = s.frame;
         uint256 header = s.header;
         if (s.halted) {
+            uint256 base = s.base;
+            assembly ("memory-safe") {
+                calldatacopy(header, add(base, 1), 402)
+                calldatacopy(frame, add(base, 403), 336)
+            }
             put(frame, F_GAS, 8, 0);
             exitHash = EXIT_HALT;
         } else {

@@ -63,7 +63,7 @@ library OpsEnvironment {
     function context(Step memory s) internal pure {
         uint256 op = s.opcode;
         if (op == 0x32 || op == 0x3a || op == 0x49) {
-            uint256 t = _tx(s);
+            uint256 t = txContext(s);
             if (op == 0x32) return LibStep.push(s, LibStep.word(t) >> 96);
             if (op == 0x3a) return LibStep.push(s, LibStep.word(t + 20));
             // BLOBHASH(i): leaf i of the versioned hashes when i < blob_count, else 0.
@@ -72,7 +72,7 @@ library OpsEnvironment {
             if (i >= count) return LibStep.push(s, 0);
             return LibStep.push(s, _leaf(s, BLOB_HASHES_DEPTH, i, LibStep.word(t + 61)));
         }
-        uint256 b = _block(s);
+        uint256 b = blockContext(s);
         uint256 number = LibStep.word(b) >> 192;
         uint256 v;
         if (op == 0x40) {
@@ -105,7 +105,7 @@ library OpsEnvironment {
     /// @notice The calldata offset of the `BlockContext` (§4.4), checked against the header:
     ///         `number u64 ‖ timestamp u64 ‖ coinbase ‖ gas_limit u64 ‖ base_fee ‖ prevrandao ‖
     ///         chain_id u64 ‖ blob_base_fee ‖ block_hashes`.
-    function _block(Step memory s) private pure returns (uint256 at) {
+    function blockContext(Step memory s) internal pure returns (uint256 at) {
         at = s.sec[LibStep.SEC_BLOCK];
         uint256 len = s.len[LibStep.SEC_BLOCK];
         if (len == 0) revert LibStep.BadContext();
@@ -118,7 +118,7 @@ library OpsEnvironment {
     /// @notice The calldata offset of the `TxContext` (§4.4), checked against the header:
     ///         `origin ‖ gas_price ‖ gas_limit u64 ‖ blob_count u8 ‖ blob_hashes ‖
     ///         start_state_root`.
-    function _tx(Step memory s) private pure returns (uint256 at) {
+    function txContext(Step memory s) internal pure returns (uint256 at) {
         at = s.sec[LibStep.SEC_TX];
         uint256 len = s.len[LibStep.SEC_TX];
         if (len == 0) revert LibStep.BadContext();

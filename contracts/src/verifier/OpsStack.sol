@@ -17,12 +17,8 @@ library OpsStack {
         if (op >= 0x60 && op <= 0x7f) {
             uint256 n = op - 0x5f;
             uint256 start = s.pc + 1;
-            uint256 value = 0;
-            for (uint256 k = 0; k < n; ++k) {
-                value = (value << 8) | LibStep.codeByte(s, start + k);
-            }
             s.nextPc = start + n;
-            return LibStep.push(s, value);
+            return LibStep.push(s, immediate(s, start, n));
         }
         if (op >= 0x80 && op <= 0x8f) {
             // DUPn: the n items come back (the stack hash before the pops), then a copy of the
@@ -38,6 +34,26 @@ library OpsStack {
             LibStep.push(s, LibStep.word(s.operands + 32 * k));
         }
         LibStep.push(s, LibStep.arg(s, last));
+    }
+
+    /// @notice The `n` code bytes from `start` as a big-endian number, bytes at or past the
+    ///         code size zero (§5.1): read as two words from the chunk holding `start` and,
+    ///         when the bytes cross into it below the code size, the next chunk — the chunks the
+    ///         executor reads, byte by byte.
+    function immediate(Step memory s, uint256 start, uint256 n) internal pure returns (uint256) {
+        uint256 size = LibStep.get(s.frame, LibStep.F_CODE_SIZE, 4);
+        if (start >= size) return 0;
+        uint256 index = start / 32;
+        uint256 offset = start % 32;
+        uint256 value = LibStep.word(LibStep.chunk(s, index) + 5) << (8 * offset);
+        uint256 next = (index + 1) * 32;
+        if (offset + n > 32 && next < size) {
+            value |= LibStep.word(LibStep.chunk(s, index + 1) + 5) >> (256 - 8 * offset);
+        }
+        value >>= 256 - 8 * n;
+        uint256 real = size - start; // bytes below the code size
+        if (real < n) value &= ~((uint256(1) << (8 * (n - real))) - 1);
+        return value;
     }
 
     /// @notice Runs a control opcode on `s`.

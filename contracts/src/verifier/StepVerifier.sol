@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IStepVerifier} from "../interfaces/IStepVerifier.sol";
 import {LibStep, Step} from "./LibStep.sol";
 import {LibOpcodes} from "./LibOpcodes.sol";
+import {StepCore} from "./StepCore.sol";
 import {OpsArithmetic} from "./OpsArithmetic.sol";
 import {OpsStack} from "./OpsStack.sol";
 import {OpsMemory} from "./OpsMemory.sol";
@@ -19,46 +19,73 @@ import {OpsEnvironment} from "./OpsEnvironment.sol";
 ///         Implemented: the final-state rule (a final state steps to itself, §1); every opcode
 ///         step's fetch (§5.1, code-tree proofs §2.2), stack check, static check (EIP-214) and
 ///         static gas, with every exceptional halt they decide (§5.4: the pre-step frame with
-///         gas 0 and a pending failed frame exit); the families arithmetic, comparison, bitwise,
-///         stack, control, memory, the frame's environment, CALLDATALOAD, the transaction and
-///         block contexts, STOP and invalid opcodes. Everything else — the world, micro-steps,
-///         frame boundaries, transaction begin and end — reverts with `Unsupported`.
-contract StepVerifier is IStepVerifier {
-    /// @notice A step this version of the verifier does not execute: `pendingKind` the
-    ///         header's (0 for an opcode step), `opcode` the fetched opcode (0 otherwise).
-    ///         Never a wrong answer: the step has a post-state, this verifier cannot compute it.
-    error Unsupported(uint8 pendingKind, uint8 opcode);
+///         gas 0 and a pending failed frame exit); here the families arithmetic, comparison,
+///         bitwise, stack, control, memory, the frame's environment, CALLDATALOAD, the
+///         transaction and block contexts, STOP and invalid opcodes; in `WorldVerifier` the
+///         world (accounts, storage, transient storage); in `MicroVerifier` the micro-stepped
+///         opcodes. Everything else — frame boundaries, transaction begin and end — reverts
+///         with `Unsupported`.
+/// @dev    The entry point: the game calls this contract, which forwards the world and
+///         micro-step families to the contracts given at construction (see `StepCore`).
+contract StepVerifier is StepCore {
+    /// @notice Runs the world family (`WorldVerifier`).
+    address public immutable world;
+    /// @notice Runs the micro-stepped opcodes and their micro-steps (`MicroVerifier`).
+    address public immutable micro;
 
-    /// @notice The state is outside frames but not at a transaction's begin or end.
-    error OutsideFrame();
-
-    /// @inheritdoc IStepVerifier
-    /// @dev    Transaction boundaries (§8) are not implemented yet: reverts with
-    ///         `Unsupported(16, 0)` (pending kind 16, transaction begin).
-    function lowerPrestate(bytes32, bytes32, uint64) external pure returns (bytes32) {
-        revert Unsupported(16, 0);
+    /// @param world_ The `WorldVerifier` this verifier forwards world steps to.
+    /// @param micro_ The `MicroVerifier` this verifier forwards micro-stepped opcodes and
+    ///               micro-steps to.
+    constructor(address world_, address micro_) {
+        world = world_;
+        micro = micro_;
     }
 
-    /// @inheritdoc IStepVerifier
-    /// @dev    Reverts with `LibStep`'s errors when the witness does not open `pre` or a part
-    ///         the step reads does not verify, `OutsideFrame` for a frameless state other than
-    ///         a transaction's begin or end, `Unsupported` for steps not implemented.
-    function step(bytes32 pre, bytes calldata witness) external pure returns (bytes32 post) {
+    /// @notice Forwards a step of the world or micro-step families at once, before verifying
+    ///         anything, by the opcode its witness claims (see `_route`); runs every other
+    ///         step here.
+    function step(bytes32 pre, bytes calldata witness) public view override returns (bytes32) {
         uint256 w;
         assembly ("memory-safe") {
             w := witness.offset
         }
-        Step memory s = LibStep.open(pre, w, witness.length);
-        if (LibStep.get(s.header, LibStep.H_STATUS, 1) != 0) return pre; // final (§1)
-        uint256 pendingKind = LibStep.get(s.header, LibStep.H_PENDING_KIND, 1);
-        if (LibStep.get(s.header, LibStep.H_FRAME_HASH, 32) == 0) {
-            if (pendingKind != 16 && pendingKind != 21) revert OutsideFrame();
-            revert Unsupported(uint8(pendingKind), 0);
+        address to = _route(w, witness.length);
+        if (to != address(0)) return _forward(to);
+        return super.step(pre, witness);
+    }
+
+    /// @notice The contract that runs the step `witness` claims to be, by its unverified bytes:
+    ///         `micro` for a running state with a keccak, copy or log pending, `world` (and
+    ///         EXTCODECOPY, which reads the world) or `micro` for an opcode step whose claimed opcode (the byte at the frame's `pc` in
+    ///         the first code chunk of that index) is of their families; zero (run here) for
+    ///         everything else and for bytes too short to tell.
+    /// @dev    Routing needs no verification: every contract verifies the whole witness
+    ///         against `pre` itself, and an honest witness's bytes are its verified ones, so
+    ///         an honest step always reaches the contract that runs it. A forged one reaching
+    ///         the wrong contract is rejected there (`Unsupported` or a verification error).
+    function _route(uint256 w, uint256 n) private view returns (address) {
+        if (n < LibStep.FIXED_LEN + 4 * LibStep.SECTIONS) return address(0);
+        uint256 head = LibStep.word(w);
+        // version ‖ fork ‖ status ‖ pending_kind
+        if ((head >> 232) & 0xff != 0) return address(0); // status: final
+        uint256 pending = (head >> 224) & 0xff;
+        if (pending >= 1 && pending <= 3) return micro;
+        if (pending != 0) return address(0);
+        uint256 frame = w + 1 + LibStep.HEADER_LEN;
+        uint256 pc = LibStep.word(frame + LibStep.F_PC) >> 224;
+        if (pc >= LibStep.word(frame + LibStep.F_CODE_SIZE) >> 224) return address(0);
+        uint256 at = w + LibStep.FIXED_LEN;
+        uint256 end = at + 4 + (LibStep.word(at) >> 224);
+        if (end > w + n) return address(0);
+        for (at += 4; at + LibStep.CHUNK_ITEM <= end; at += LibStep.CHUNK_ITEM) {
+            if (LibStep.word(at) >> 224 != pc / 32) continue;
+            uint256 op = LibStep.word(at + 5 + pc % 32) >> 248;
+            (,,, uint256 family) = LibOpcodes.info(op);
+            if (family == LibOpcodes.WORLD || op == 0x3c) return world;
+            if (family == LibOpcodes.MICRO) return micro;
+            return address(0);
         }
-        LibStep.loadFrame(s);
-        LibStep.verifyCode(s);
-        if (pendingKind != 0) revert Unsupported(uint8(pendingKind), 0);
-        return _opcodeStep(s);
+        return address(0);
     }
 
     /// @notice The facts of opcode `op` in the verifier's table: items popped, items pushed,
@@ -71,68 +98,23 @@ contract StepVerifier is IStepVerifier {
         return LibOpcodes.info(op);
     }
 
-    /// @notice The generic opcode step (§5.1): fetch, stack check, stack witness, static
-    ///         check, static gas, then the family.
-    function _opcodeStep(Step memory s) private pure returns (bytes32) {
-        uint256 op = LibStep.codeByte(s, s.pc);
-        s.opcode = op;
-        (uint256 inputs, uint256 outputs, uint256 gas, uint256 family) = LibOpcodes.info(op);
-        if (family == LibOpcodes.INVALID) return _halt(s);
-        uint256 size = s.stackSize;
-        if (size < inputs || size - inputs + outputs > 1024) return _halt(s);
-        _popStack(s, inputs);
-        if (
-            LibStep.get(s.frame, LibStep.F_STATIC, 1) == 1
-                && LibOpcodes.writesState(op, op == 0xf1 ? LibStep.arg(s, 2) : 0)
-        ) return _halt(s);
-        if (!LibStep.charge(s, gas)) return _halt(s);
-
-        s.nextPc = s.pc + 1;
+    /// @inheritdoc StepCore
+    function _family(Step memory s, uint256 family) internal view override returns (bytes32) {
         if (family == LibOpcodes.PURE) OpsArithmetic.run(s);
         else if (family == LibOpcodes.STACK) OpsStack.stack(s);
         else if (family == LibOpcodes.CONTROL) OpsStack.control(s);
         else if (family == LibOpcodes.MEMORY) OpsMemory.run(s);
         else if (family == LibOpcodes.FRAME) OpsEnvironment.frame(s);
         else if (family == LibOpcodes.CONTEXT) OpsEnvironment.context(s);
-        else if (family == LibOpcodes.EXIT) return _stop(s);
-        else revert Unsupported(0, uint8(op));
-        if (s.halted || s.nextPc > type(uint32).max) return _halt(s);
-        return LibStep.post(s, bytes32(0));
+        else if (family == LibOpcodes.WORLD || s.opcode == 0x3c) return _forward(world);
+        else if (family == LibOpcodes.MICRO) return _forward(micro);
+        else revert Unsupported(0, uint8(s.opcode));
+        return bytes32(0);
     }
 
-    /// @notice Verifies the `inputs` operands of the stack section against the frame's stack
-    ///         commitment (§2.3) and leaves the stack without them in `s`.
-    function _popStack(Step memory s, uint256 inputs) private pure {
-        uint256 len = s.len[LibStep.SEC_STACK];
-        if (len < 32 || len % 32 != 0) revert LibStep.MalformedWitness();
-        if (len != 32 + 32 * inputs) revert LibStep.BadStack();
-        uint256 at = s.sec[LibStep.SEC_STACK];
-        bytes32 rest = bytes32(LibStep.word(at));
-        bytes32 h = rest;
-        assembly ("memory-safe") {
-            for { let k := 0 } lt(k, inputs) { k := add(k, 1) } {
-                mstore(0x00, h)
-                mstore(0x20, calldataload(add(add(at, 32), mul(k, 32))))
-                h := keccak256(0x00, 0x40)
-            }
-        }
-        if (h != s.stackHash) revert LibStep.BadStack();
-        s.inputs = inputs;
-        s.operands = at + 32;
-        s.stackSize -= inputs;
-        s.stackHash = rest;
-    }
-
-    /// @notice An exceptional halt's post-state (§5.4).
-    function _halt(Step memory s) private pure returns (bytes32) {
-        s.halted = true;
-        return LibStep.post(s, bytes32(0));
-    }
-
-    /// @notice STOP: the frame ends with success and empty output; `pc`, stack and memory
-    ///         stay (§4.5).
-    function _stop(Step memory s) private pure returns (bytes32) {
-        s.nextPc = s.pc;
-        return LibStep.post(s, LibStep.EXIT_STOP);
+    /// @inheritdoc StepCore
+    function _pending(Step memory, uint256 kind) internal view override returns (bytes32) {
+        if (kind >= 1 && kind <= 3) return _forward(micro);
+        revert Unsupported(uint8(kind), 0);
     }
 }
