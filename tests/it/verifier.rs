@@ -913,6 +913,43 @@ fn the_verifier_matches_the_executor_on_the_largest_code() {
     assert_eq!(tally.gas[&0x3c].len(), 4, "four EXTCODECOPY openings");
 }
 
+/// World steps over larger tries than the corpus's: 20,000 accounts (state-trie paths of five
+/// or six nodes) and 2,000 storage slots of the contract (four or five), the storage programs
+/// and account reads of the random programs. Every step agrees; the gas figures are the world
+/// steps' on deeper tries (BENCHMARKS.md).
+#[test]
+fn the_verifier_matches_the_executor_on_a_larger_world() {
+    let mut rng = ChaCha8Rng::seed_from_u64(20_000);
+    let mut chain = OnChain::deploy();
+    let mut tally = Tally::default();
+    for n in 0..12 {
+        let mut code = storage_program(&mut rng);
+        for _ in 0..6 {
+            let account = ACCOUNTS[rng.random_range(0..ACCOUNTS.len())];
+            code.push(0x73);
+            code.extend_from_slice(account.as_slice());
+            code.extend_from_slice(&[[0x31, 0x3b, 0x3f][rng.random_range(0..3)], 0x50]);
+        }
+        let mut workload = workload(code, Vec::new(), 1_000_000);
+        for k in 0..20_000u32 {
+            let mut bytes = [0u8; 20];
+            bytes[..4].copy_from_slice(&k.to_be_bytes());
+            bytes[19] = 0xaa;
+            workload = workload.with_account(Address::new(bytes), U256::from(k + 1), Bytes::new());
+        }
+        for slot in 10..2_010u64 {
+            workload = workload
+                .with_storage(Workload::CONTRACT, U256::from(slot), U256::from(slot))
+                .expect("the contract exists");
+        }
+        let (_, trace) = workload.record().expect("the workload runs");
+        tally.trace(&mut chain, &trace, &format!("larger world {n}"), &mut rng, 0);
+    }
+    tally.report("larger world");
+    assert!(tally.failures.is_empty(), "{} failures (listed above)", tally.failures.len());
+    assert!(tally.gas.contains_key(&0x55), "no SSTORE step");
+}
+
 /// Random programs: every step the executor runs, the verifier runs to the same post-state
 /// (or reverts `Unsupported` outside its families); mutations are rejected by both.
 #[test]
