@@ -14,19 +14,15 @@ use crate::{
     Eip7610, Error, Result,
     conformance::cache_state_root,
     corpus::{PreAccount, cache_state},
-    machine::MAX_ENVELOPE_SIZE,
+    machine::decode_envelope,
 };
 use alloy_consensus::{
-    EMPTY_OMMER_ROOT_HASH, Header, Receipt, ReceiptEnvelope, Transaction as _, TxEnvelope,
+    EMPTY_OMMER_ROOT_HASH, Header, Receipt, ReceiptEnvelope, Transaction as _,
     proofs::{calculate_receipt_root, calculate_transaction_root, calculate_withdrawals_root},
-    transaction::SignerRecoverable,
 };
 use alloy_eips::{
-    eip2718::{Decodable2718, Encodable2718},
-    eip4788::BEACON_ROOTS_ADDRESS,
-    eip4844::DATA_GAS_PER_BLOB,
-    eip4895::Withdrawal,
-    eip7840::BlobParams,
+    eip2718::Encodable2718, eip4788::BEACON_ROOTS_ADDRESS, eip4844::DATA_GAS_PER_BLOB,
+    eip4895::Withdrawal, eip7840::BlobParams,
 };
 use alloy_primitives::{Address, B256, Bloom, Bytes, U256, keccak256};
 use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
@@ -376,8 +372,8 @@ pub fn replay_with_progress(
                 gas_used,
                 state_root,
             };
-            let tx = match decode(envelope) {
-                Ok(tx) => tx,
+            let tx = match decode_envelope(envelope) {
+                Ok((envelope, sender)) => crate::RecoveredTx { envelope, sender },
                 Err(reason) => {
                     let root = cache_state_root(&evm.ctx().db().cache);
                     let tx = record(TxStatus::Invalid(reason), 0, root);
@@ -463,23 +459,6 @@ pub fn replay_with_progress(
 fn push(out: &mut Replay, tx: TxRecord, progress: &mut dyn FnMut(&TxRecord)) {
     progress(&tx);
     out.transactions.push(tx);
-}
-
-/// A transaction as the begin step decodes it (step-machine spec §8.1): at most
-/// [`MAX_ENVELOPE_SIZE`] bytes, exactly one canonical Cancun envelope, a recoverable signer.
-fn decode(envelope: &[u8]) -> std::result::Result<crate::RecoveredTx, String> {
-    if envelope.len() > MAX_ENVELOPE_SIZE as usize {
-        return Err(format!("envelope of {} bytes over {MAX_ENVELOPE_SIZE}", envelope.len()));
-    }
-    let tx = TxEnvelope::decode_2718_exact(envelope).map_err(|e| format!("undecodable: {e}"))?;
-    if tx.encoded_2718() != envelope {
-        return Err("not the canonical encoding".to_owned());
-    }
-    if !matches!(u8::from(tx.tx_type()), 0..=3) {
-        return Err(format!("type {} is not a Cancun transaction", u8::from(tx.tx_type())));
-    }
-    let sender = tx.recover_signer().map_err(|e| format!("bad signature: {e}"))?;
-    Ok(crate::RecoveredTx { envelope: tx, sender })
 }
 
 /// The environment revm runs `block`'s transactions in.

@@ -113,25 +113,6 @@ pub fn display_path(path: &Path) -> String {
     text.into_owned()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_fork_names() {
-        assert_eq!(parse_fork("Cancun").unwrap(), SpecId::CANCUN);
-        assert_eq!(parse_fork("Shanghai").unwrap(), SpecId::SHANGHAI);
-        assert!(matches!(parse_fork("Constantinople"), Err(Error::UnknownFork(_))));
-        assert!(matches!(parse_fork("cancun!"), Err(Error::UnknownFork(_))));
-    }
-
-    #[test]
-    fn display_path_is_relative_to_the_corpus() {
-        let p = Path::new("/x/shared/ethereum-tests/GeneralStateTests/stExample/add11.json");
-        assert_eq!(display_path(p), "GeneralStateTests/stExample/add11.json");
-    }
-}
-
 /// An account of a pre-state, as the corpus and batch files give it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,4 +152,23 @@ pub(crate) fn cache_state<'a>(
         state.insert_account_with_storage(*address, info, storage.collect());
     }
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fork_names() {
+        assert_eq!(parse_fork("Cancun").unwrap(), SpecId::CANCUN);
+        assert_eq!(parse_fork("Shanghai").unwrap(), SpecId::SHANGHAI);
+        assert!(matches!(parse_fork("Constantinople"), Err(Error::UnknownFork(_))));
+        assert!(matches!(parse_fork("cancun!"), Err(Error::UnknownFork(_))));
+    }
+
+    #[test]
+    fn display_path_is_relative_to_the_corpus() {
+        let p = Path::new("/x/shared/ethereum-tests/GeneralStateTests/stExample/add11.json");
+        assert_eq!(display_path(p), "GeneralStateTests/stExample/add11.json");
+    }
 }

@@ -64,7 +64,9 @@ pub use state::{
     Bytes32Tree, Chain, Checkpoint, ForkId, Frame, FrameKind, MachineState, PendingKind,
     SPEC_VERSION, Status,
 };
-pub use tx_begin::{AccessChain, AccessItem, MAX_ENVELOPE_SIZE, TxBegin, TxEntry, TxPlan};
+pub use tx_begin::{
+    AccessChain, AccessItem, MAX_ENVELOPE_SIZE, TxBegin, TxEntry, TxPlan, decode_envelope,
+};
 pub use word_tree::{WORD_TREE_DEPTH, WordTree};
 pub use world::{
     Tries, WARM, World, WorldRoots, address_key, decode_account, decode_word, is_empty, pair_key,

@@ -203,6 +203,31 @@ pub struct TxPlan {
     pub access: Vec<AccessItem>,
 }
 
+/// Decodes a transaction as the begin step does (spec §8.1), before anything that depends on
+/// the block or the state: at most [`MAX_ENVELOPE_SIZE`] bytes, exactly one EIP-2718 envelope of
+/// a Cancun type (0–3) that is the canonical encoding of what it decodes to (which rules out the
+/// EIP-4844 network form with its sidecar and any lenient decoding), and a signature that
+/// recovers its sender (EIP-2: `s ≤ n/2`).
+///
+/// # Errors
+///
+/// Why the envelope is invalid, in words (a batch's replay reports it for the skipped
+/// transaction).
+pub fn decode_envelope(envelope: &[u8]) -> std::result::Result<(TxEnvelope, Address), String> {
+    if envelope.len() > MAX_ENVELOPE_SIZE as usize {
+        return Err(format!("envelope of {} bytes over {MAX_ENVELOPE_SIZE}", envelope.len()));
+    }
+    let tx = TxEnvelope::decode_2718_exact(envelope).map_err(|e| format!("undecodable: {e}"))?;
+    if tx.ty() > 3 {
+        return Err(format!("type {} is not a Cancun transaction", tx.ty())); // EIP-7702 and later
+    }
+    if tx.encoded_2718() != envelope {
+        return Err("not the canonical encoding".to_owned());
+    }
+    let sender = tx.recover_signer().map_err(|e| format!("bad signature: {e}"))?;
+    Ok((tx, sender))
+}
+
 impl TxPlan {
     /// Decodes `envelope` and checks what does not depend on the state (spec §8.1): the
     /// envelope's size, canonical EIP-2718 encoding of a Cancun type (0–3) with nothing after
@@ -212,16 +237,7 @@ impl TxPlan {
     /// blobs (EIP-4844: one to six, version `0x01`, `max_fee_per_blob_gas ≥ blob_base_fee`)
     /// and the intrinsic gas. `None` when the transaction is invalid.
     pub fn decode(envelope: &[u8], block: &BlockContext, block_gas_used: u64) -> Option<Self> {
-        if envelope.len() > MAX_ENVELOPE_SIZE as usize {
-            return None;
-        }
-        let tx = TxEnvelope::decode_2718_exact(envelope).ok()?;
-        // Canonical: the envelope is exactly the encoding of what it decodes to (rules out
-        // the EIP-4844 network form with its sidecar and any lenient decoding).
-        if tx.ty() > 3 || tx.encoded_2718() != envelope {
-            return None; // EIP-7702 and later: not Cancun transactions
-        }
-        let sender = tx.recover_signer().ok()?;
+        let (tx, sender) = decode_envelope(envelope).ok()?;
         match tx.chain_id() {
             Some(id) if id != block.chain_id => return None,
             None if tx.ty() != 0 => return None,
