@@ -15,6 +15,7 @@ use crate::{
     conformance::cache_state_root,
     corpus::{PreAccount, cache_state},
     machine::decode_envelope,
+    trace::{MachineTrace, TraceRecorder, TxBeginInput, context::contexts},
 };
 use alloy_consensus::{
     EMPTY_OMMER_ROOT_HASH, Header, Receipt, ReceiptEnvelope, Transaction as _,
@@ -313,6 +314,32 @@ pub fn replay_with_progress(
     trace: Option<Box<dyn Write>>,
     progress: &mut dyn FnMut(&TxRecord),
 ) -> Result<Replay> {
+    Ok(run(file, trace, progress, None)?.0)
+}
+
+/// The machine trace (every step of the step machine, spec step-machine §1) of the
+/// transaction at `position` (0-based, counted over the batch's transactions, skipped ones
+/// included), with the replay up to and including it.
+///
+/// # Errors
+///
+/// As [`replay`]; [`Error::TraceIndexOutOfRange`] when the batch has no transaction at
+/// `position`; as [`crate::trace::Trace::machine`].
+pub fn record_transaction(file: &BatchFile, position: usize) -> Result<(Replay, MachineTrace)> {
+    let (replay, trace) = run(file, None, &mut |_| {}, Some(position))?;
+    let len = file.batch.transaction_count() as u64;
+    let trace = trace.ok_or(Error::TraceIndexOutOfRange { index: position as u64, len })?;
+    Ok((replay, trace?))
+}
+
+/// The replay; with `record`, it stops after the transaction at that position and returns its
+/// machine trace.
+fn run(
+    file: &BatchFile,
+    trace: Option<Box<dyn Write>>,
+    progress: &mut dyn FnMut(&TxRecord),
+    record: Option<usize>,
+) -> Result<(Replay, Option<Result<MachineTrace>>)> {
     let batch = &file.batch;
     if batch.version != BATCH_VERSION {
         return Err(Error::MalformedBatch(format!("version {}", batch.version)));
@@ -336,7 +363,9 @@ pub fn replay_with_progress(
         state.block_hashes.insert(*number, *hash);
     }
     let tracer = trace.map(|out| TracerEip3155::new(out).without_summary());
-    let mut inspector = (Eip7610, tracer.map_or(Either::Left(NoOpInspector), Either::Right));
+    let tracer = tracer.map_or(Either::Left(NoOpInspector), Either::Right);
+    let mut inspector =
+        ((Eip7610, tracer), Either::<NoOpInspector, TraceRecorder>::Left(NoOpInspector));
     let mut out = Replay::default();
     let (mut parent_hash, mut parent) = (file.anchor.hash, (file.anchor.number, 0u64));
     for (b, block) in batch.blocks.iter().enumerate() {
@@ -363,6 +392,16 @@ pub fn replay_with_progress(
         let (mut receipts, mut included) = (Vec::new(), Vec::new());
         let (mut gas_used, mut blob_gas_used) = (0u64, 0u64);
         for (index, envelope) in block.transactions.iter().enumerate() {
+            let recording = record == Some(out.transactions.len());
+            if recording {
+                let pre = evm.ctx().db().cache.clone();
+                evm.inspector.1 = Either::Right(TraceRecorder::new().with_pre_state(&pre)?);
+            }
+            let begin = recording.then(|| TxBeginInput {
+                envelope: envelope.clone(),
+                block: contexts(evm.ctx_mut(), B256::ZERO).block,
+                block_gas_used: gas_used,
+            });
             let record = |status, gas_used, state_root| TxRecord {
                 position: out.transactions.len(),
                 block: block.number,
@@ -372,46 +411,58 @@ pub fn replay_with_progress(
                 gas_used,
                 state_root,
             };
-            let tx = match decode_envelope(envelope) {
-                Ok((envelope, sender)) => crate::RecoveredTx { envelope, sender },
+            let executed = match decode_envelope(envelope) {
+                Ok((envelope, _))
+                    if envelope.gas_limit() > block.gas_limit.saturating_sub(gas_used) =>
+                {
+                    let root = cache_state_root(&evm.ctx().db().cache);
+                    let reason = "gas limit above what the block has left".to_owned();
+                    record(TxStatus::Invalid(reason), 0, root)
+                }
+                Ok((envelope, sender)) => {
+                    let tx = crate::RecoveredTx { envelope, sender };
+                    match evm.inspect_tx_commit(tx.tx_env()) {
+                        Ok(result) => {
+                            let tx_gas = result.tx_gas_used();
+                            gas_used += tx_gas;
+                            blob_gas_used +=
+                                DATA_GAS_PER_BLOB * tx.envelope.blob_count().unwrap_or(0);
+                            let success = result.is_success();
+                            let receipt = Receipt {
+                                status: success.into(),
+                                cumulative_gas_used: gas_used,
+                                logs: result.logs().to_vec(),
+                            };
+                            receipts.push(ReceiptEnvelope::from_typed(
+                                tx.envelope.tx_type(),
+                                receipt.with_bloom(),
+                            ));
+                            included.push(tx.envelope);
+                            let root = cache_state_root(&evm.ctx().db().cache);
+                            let status =
+                                if success { TxStatus::Success } else { TxStatus::Failure };
+                            record(status, tx_gas, root)
+                        }
+                        Err(e) => {
+                            let root = cache_state_root(&evm.ctx().db().cache);
+                            record(TxStatus::Invalid(e.to_string()), 0, root)
+                        }
+                    }
+                }
                 Err(reason) => {
                     let root = cache_state_root(&evm.ctx().db().cache);
-                    let tx = record(TxStatus::Invalid(reason), 0, root);
-                    push(&mut out, tx, progress);
-                    continue;
+                    record(TxStatus::Invalid(reason), 0, root)
                 }
             };
-            if tx.envelope.gas_limit() > block.gas_limit.saturating_sub(gas_used) {
-                let root = cache_state_root(&evm.ctx().db().cache);
-                let reason = "gas limit above what the block has left".to_owned();
-                let tx = record(TxStatus::Invalid(reason), 0, root);
-                push(&mut out, tx, progress);
-                continue;
-            }
-            let result = match evm.inspect_tx_commit(tx.tx_env()) {
-                Ok(result) => result,
-                Err(e) => {
-                    let root = cache_state_root(&evm.ctx().db().cache);
-                    let tx = record(TxStatus::Invalid(e.to_string()), 0, root);
-                    push(&mut out, tx, progress);
-                    continue;
-                }
-            };
-            let tx_gas = result.tx_gas_used();
-            gas_used += tx_gas;
-            blob_gas_used += DATA_GAS_PER_BLOB * tx.envelope.blob_count().unwrap_or(0);
-            let success = result.is_success();
-            let receipt = Receipt {
-                status: success.into(),
-                cumulative_gas_used: gas_used,
-                logs: result.logs().to_vec(),
-            };
-            receipts.push(ReceiptEnvelope::from_typed(tx.envelope.tx_type(), receipt.with_bloom()));
-            let root = cache_state_root(&evm.ctx().db().cache);
-            let status = if success { TxStatus::Success } else { TxStatus::Failure };
-            let executed = record(status, tx_gas, root);
             push(&mut out, executed, progress);
-            included.push(tx.envelope);
+            if let Some(begin) = begin {
+                let recorder = std::mem::replace(&mut evm.inspector.1, Either::Left(NoOpInspector));
+                let trace = match recorder {
+                    Either::Right(recorder) => recorder.finish().machine(begin),
+                    Either::Left(_) => Err(Error::MachineTraceNeeds("a recorder")),
+                };
+                return Ok((out, Some(trace)));
+            }
         }
         for withdrawal in &block.withdrawals {
             let amount = U256::from(withdrawal.amount) * U256::from(WEI_PER_GWEI);
@@ -452,7 +503,7 @@ pub fn replay_with_progress(
         out.blocks.push(BlockRecord { hash, header, executed: included.len() });
         (parent_hash, parent) = (hash, (block.number, block.timestamp));
     }
-    Ok(out)
+    Ok((out, None))
 }
 
 /// Appends `tx` to the replay's records and reports it.

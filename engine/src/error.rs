@@ -90,6 +90,21 @@ pub enum Error {
         /// The trace's length in steps.
         len: u64,
     },
+    /// A machine trace ([`crate::trace::MachineTrace`]) asked of a recording that lacks what
+    /// the boundary steps read.
+    #[error("the machine trace needs {0}")]
+    MachineTraceNeeds(&'static str),
+    /// The prover's boundary steps (spec §6–§8) and revm's recording of the same transaction
+    /// disagree: the machine trace cannot be built (a defect of refute, never of the input).
+    #[error(
+        "the step machine and revm's recording disagree at instruction {instruction}: {reason}"
+    )]
+    TraceDiverged {
+        /// The revm instruction index (counted over every frame) where the disagreement shows.
+        instruction: u64,
+        /// What differs.
+        reason: String,
+    },
     /// Code longer than the machine's code tree holds (spec §2.2).
     #[error("code of {size} bytes exceeds the step machine's bound of 131072 bytes (spec §2.2)")]
     CodeTooLarge {

@@ -14,7 +14,7 @@ use refute_tests::corpus_or_skip;
 use revm::primitives::hardfork::SpecId;
 
 /// Every Cancun chain of `ValidBlocks` as a batch file.
-fn valid_chains() -> Option<Vec<(String, BatchFile, Vec<corpus::TestBlock>)>> {
+pub(crate) fn valid_chains() -> Option<Vec<(String, BatchFile, Vec<corpus::TestBlock>)>> {
     let root = corpus_or_skip()?;
     let files =
         corpus::json_files(&[root.join("BlockchainTests/ValidBlocks")]).expect("the corpus lists");

@@ -3,6 +3,7 @@
 mod batch;
 mod conformance;
 mod contracts;
+mod machine_trace;
 mod mpt_fixtures;
 mod replay;
 mod trace;

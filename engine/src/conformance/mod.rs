@@ -95,7 +95,7 @@ fn at_block(block: Option<u64>) -> String {
 
 /// The state root of everything in a revm [`CacheState`] that exists (destroyed and
 /// EIP-161-cleared accounts are not in the cache's trie view).
-pub(crate) fn cache_state_root(cache: &CacheState) -> B256 {
+pub fn cache_state_root(cache: &CacheState) -> B256 {
     crate::state_root(cache.trie_account().into_iter().map(|(address, account)| {
         let leaf: (Address, AccountLeaf<_>) = (address, leaf(account));
         leaf

@@ -94,6 +94,18 @@ impl TrieWitness {
         }
     }
 
+    /// Adds the nodes `other` wrote in its own layer (over a shared base, see
+    /// [`TrieWitness::overlay`]) to this witness's nodes: the roots `other` reached stay
+    /// readable here. Copies this witness's nodes once if they are shared.
+    pub fn absorb(&mut self, other: Self) {
+        let Self { nodes: layer, base, used } = other;
+        drop((base, used));
+        let layer = Arc::try_unwrap(layer).unwrap_or_else(|shared| (*shared).clone());
+        if !layer.is_empty() {
+            Arc::make_mut(&mut self.nodes).extend(layer);
+        }
+    }
+
     fn lookup(&self, hash: &B256) -> Option<&Bytes> {
         self.nodes.get(hash).or_else(|| self.base.as_ref()?.get(hash))
     }

@@ -247,6 +247,13 @@ impl World {
         Self { store: self.store.overlay(), roots: self.roots }
     }
 
+    /// Keeps the nodes `other` (an overlay of this world, or of one this world's nodes
+    /// include) wrote: every root it reached stays readable here (see
+    /// [`TrieWitness::absorb`]). The current roots are unchanged.
+    pub fn absorb(&mut self, other: Self) {
+        self.store.absorb(other.store);
+    }
+
     /// Reads through the store.
     pub fn tries(&self) -> Tries<'_> {
         Tries { nodes: &self.store }

@@ -43,7 +43,8 @@
 //!   frame), hashed on first use.
 //!
 //! `accumulators` are the empty ones, and in the frame `checkpoint` is zero: they are read
-//! only by frame-entry and exit steps (Engine II). `return_window` is the caller's output
+//! only by frame-entry and exit steps, and [`MachineTrace`] fills them in (with the caller
+//! chain as spec §6.1 defines it: each caller with `pc` on its CALL or CREATE). `return_window` is the caller's output
 //! window for calls (`(0, 0)` for creates and the top frame).
 //!
 //! ## Numbering
@@ -62,15 +63,20 @@
 //!   post-state is the callee's first state, and the post-state of a frame's last instruction
 //!   is its caller's state after the return (or the final state).
 //!
-//! Transaction begin and end (§8) are not in the trace yet: `S_0` is the top frame's first
-//! state and the final state carries only the status.
+//! Transaction begin and end (§8) are not in this numbering: `S_0` is the top frame's first
+//! state and the final state carries only the status. [`Trace::machine`] turns the recording
+//! into a [`MachineTrace`], numbered as the machine runs: the begin, every frame boundary and
+//! the end in their places, every step provable, and the header's accumulators, the frames'
+//! checkpoints and the caller chain as the spec defines them (§4, §6.1).
 
 mod chunked;
 pub mod context;
+mod machine;
 mod numbering;
 mod recorder;
 pub(crate) mod world;
 
+pub use machine::{MachineTrace, TxBeginInput};
 pub use numbering::machine_steps;
 pub use recorder::TraceRecorder;
 
@@ -257,6 +263,8 @@ pub struct Trace {
     /// `(instruction, success)` of every instruction that halted its frame (STOP: success),
     /// by instruction.
     halts: Vec<(u64, bool)>,
+    /// The instructions of frame-boundary opcodes (spec §6), in order.
+    boundaries: Vec<u64>,
 }
 
 impl Default for Trace {
@@ -281,6 +289,7 @@ impl Default for Trace {
             log_events: Vec::new(),
             log_chains: OnceLock::new(),
             halts: Vec::new(),
+            boundaries: Vec::new(),
         }
     }
 }
@@ -371,22 +380,10 @@ impl Trace {
                 if OPCODES[opcode as usize].family == Family::Boundary {
                     return Err(Error::UnsupportedStep {
                         opcode,
-                        reason: "frame entry and exit are not traced yet (Engine II)",
+                        reason: "frame entry and exit are traced by MachineTrace (Trace::machine)",
                     });
                 }
-                let mut witness = snapshot.witness(state)?;
-                if let Some(contexts) = &self.contexts {
-                    contexts.complete(opcode, &mut witness)?;
-                }
-                if reads_world(opcode)
-                    && let (Some(world), Some(contexts)) = (&self.world, &self.contexts)
-                {
-                    world::world_contexts(contexts, opcode, &mut witness);
-                    let replay = world.replay(contexts.block.coinbase)?;
-                    let pre = state.commitment();
-                    world::prove_world(&replay.world, &world.log.codes, pre, opcode, &mut witness);
-                }
-                Ok(witness)
+                self.in_frame_witness(state, &snapshot, opcode, None)
             }
             Located::Halted { opcode, .. } => {
                 Err(Error::UnsupportedStep { opcode, reason: "a frame's exit step (Engine II)" })
@@ -482,32 +479,53 @@ impl Trace {
         if instruction >= self.instructions {
             return Ok(Located::Final);
         }
-        let raw = self.raw_before(instruction)?;
-        let callers = self.callers(raw.frame)?;
-        let snapshot = self.frame_snapshot(raw)?;
-        let frame = snapshot.frame()?;
-        let state = self.header_at(instruction, frame.hash(), callers)?;
-        let opcode = snapshot.code_byte(snapshot.pc as usize);
+        let (state, snapshot, opcode) = self.in_frame(instruction, |frame| {
+            Ok(FrameParts {
+                checkpoint: B256::ZERO,
+                return_window: self.frames[frame as usize].return_window,
+                callers: self.callers(frame)?,
+                accumulators: crate::machine::TxAccumulators::default().hash(),
+            })
+        })?;
         if position.micro == 0 {
             return Ok(Located::Instruction { state, snapshot, opcode });
         }
         let halt = self.halts.binary_search_by_key(&instruction, |(i, _)| *i);
         if let Ok(k) = halt {
-            // The halting step's post-state: the frame as before it (gas 0 for a halt) and
-            // the frame exit pending, nothing else changed (spec §4.5, §5.4).
-            let success = self.halts[k].1;
-            let mut exited = frame;
-            if !success {
-                exited.gas = 0;
-            }
-            let state = MachineState {
-                frame_hash: exited.hash(),
-                pending_kind: PendingKind::FrameExit,
-                pending_hash: FrameExit::empty(success).hash(),
-                ..state
-            };
+            let state = halted(state, snapshot, self.halts[k].1)?.0;
             return Ok(Located::Halted { state, opcode });
         }
+        let run = self.micro_run(&snapshot, state, position.micro)?;
+        Ok(Located::Micro { run: Box::new(run), opcode })
+    }
+
+    /// The state before `instruction` in its frame: the header (contexts, world roots, refund
+    /// counter, log chain, and `parts` of the instruction's frame), the frame and the opcode.
+    fn in_frame(
+        &self,
+        instruction: u64,
+        parts: impl FnOnce(u32) -> Result<FrameParts>,
+    ) -> Result<(MachineState, FrameSnapshot, u8)> {
+        let raw = self.raw_before(instruction)?;
+        let parts = parts(raw.frame)?;
+        let mut snapshot = self.frame_snapshot(raw)?;
+        snapshot.checkpoint = parts.checkpoint;
+        snapshot.return_window = parts.return_window;
+        let mut state = self.header_at(instruction, snapshot.frame()?.hash(), parts.callers)?;
+        state.accumulators = parts.accumulators;
+        let opcode = snapshot.code_byte(snapshot.pc as usize);
+        Ok((state, snapshot, opcode))
+    }
+
+    /// The micro-stepped instruction at `snapshot`, opened from its pre-state `state`, before
+    /// its micro-step `micro ≥ 1`.
+    fn micro_run(
+        &self,
+        snapshot: &FrameSnapshot,
+        state: MachineState,
+        micro: u64,
+    ) -> Result<MicroRun> {
+        let opcode = snapshot.code_byte(snapshot.pc as usize);
         let world = match (&self.world, &self.contexts) {
             (Some(world), Some(contexts)) => {
                 let replay = world.replay(contexts.block.coinbase)?;
@@ -519,8 +537,8 @@ impl Trace {
             }
             _ => None,
         };
-        let mut run = MicroRun::open(&snapshot, state, world)?;
-        for _ in 1..position.micro {
+        let mut run = MicroRun::open(snapshot, state, world)?;
+        for _ in 1..micro {
             if run.next_step()?.is_none() {
                 break;
             }
@@ -531,7 +549,35 @@ impl Trace {
                 reason: "the recorded micro-step count differs from the prover's",
             });
         }
-        Ok(Located::Micro { run: Box::new(run), opcode })
+        Ok(run)
+    }
+
+    /// The witness of the in-frame step at `snapshot` from `state`: the frame's items the
+    /// step reads, the contexts, and the world's nodes and code for a world step;
+    /// `accumulators` for a frame-boundary opcode (its opening may read them).
+    fn in_frame_witness(
+        &self,
+        state: MachineState,
+        snapshot: &FrameSnapshot,
+        opcode: u8,
+        accumulators: Option<crate::machine::TxAccumulators>,
+    ) -> Result<StepWitness> {
+        let mut witness = snapshot.witness(state)?;
+        if let Some(contexts) = &self.contexts {
+            contexts.complete(opcode, &mut witness)?;
+        }
+        if OPCODES[opcode as usize].family == Family::Boundary {
+            witness.accumulators = accumulators;
+        }
+        if reads_world(opcode)
+            && let (Some(world), Some(contexts)) = (&self.world, &self.contexts)
+        {
+            world::world_contexts(contexts, opcode, &mut witness);
+            let replay = world.replay(contexts.block.coinbase)?;
+            let pre = state.commitment();
+            world::prove_world(&replay.world, &world.log.codes, pre, opcode, &mut witness);
+        }
+        Ok(witness)
     }
 
     /// The raw frame state before `instruction`.
@@ -774,6 +820,35 @@ impl Trace {
             checkpoint: B256::ZERO,
         })
     }
+}
+
+/// What a frame's state holds beyond the recording: its `checkpoint` hash and return window
+/// (spec §4.2), its caller chain and the transaction's accumulators (§4.1).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FrameParts {
+    pub(crate) checkpoint: B256,
+    pub(crate) return_window: (u32, u32),
+    pub(crate) callers: (u16, B256),
+    pub(crate) accumulators: B256,
+}
+
+/// A halting step's post-state (spec §4.5, §5.4): the frame as before it (gas 0 for an
+/// exceptional halt) and the frame exit pending, nothing else changed; and that frame.
+fn halted(
+    state: MachineState,
+    mut snapshot: FrameSnapshot,
+    success: bool,
+) -> Result<(MachineState, FrameSnapshot)> {
+    if !success {
+        snapshot.gas = 0;
+    }
+    let state = MachineState {
+        frame_hash: snapshot.frame()?.hash(),
+        pending_kind: PendingKind::FrameExit,
+        pending_hash: FrameExit::empty(success).hash(),
+        ..state
+    };
+    Ok((state, snapshot))
 }
 
 /// The frame of a witness past the final state: never read (the executor returns a final

@@ -84,6 +84,35 @@ impl Numbering {
         self.record(instruction, steps);
     }
 
+    /// This numbering with the step counts of `counts` (`(instruction, steps)`, by
+    /// instruction) in place of the recorded ones.
+    pub(crate) fn with_counts(&self, counts: &[(u64, u64)]) -> Self {
+        let mut merged = Self::default();
+        let (mut recorded, mut given) = (self.multi.iter().peekable(), counts.iter().peekable());
+        loop {
+            let (instruction, steps) = match (recorded.peek(), given.peek()) {
+                (None, None) => break,
+                (Some(&&(r, _, _)), Some(&&(g, steps))) if g <= r => {
+                    if g == r {
+                        recorded.next();
+                    }
+                    given.next();
+                    (g, steps)
+                }
+                (Some(&&(r, _, steps)), _) => {
+                    recorded.next();
+                    (r, steps)
+                }
+                (None, Some(&&(g, steps))) => {
+                    given.next();
+                    (g, steps)
+                }
+            };
+            merged.record(instruction, steps);
+        }
+        merged
+    }
+
     /// The machine index of the first step of `instruction` (or of the final state, for the
     /// instruction count).
     pub(crate) fn machine_index(&self, instruction: u64) -> u64 {

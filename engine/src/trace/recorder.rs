@@ -163,8 +163,11 @@ const WRITES: u8 = 4;
 const SYNCS: u8 = 8;
 /// [`HOT`] flag: the opcode may make more than one machine step ([`machine_steps`]).
 const MULTI: u8 = 16;
+/// [`HOT`] flag: a frame-boundary opcode (spec §6): its instruction index is recorded, for
+/// the boundary steps [`super::MachineTrace`] numbers there.
+const BOUNDARY: u8 = 32;
 /// The [`HOT`] flags with work when the opcode starts (the others: when it is done).
-const OPENS: u8 = WRITES | MULTI;
+const OPENS: u8 = WRITES | MULTI | BOUNDARY;
 
 /// The bytes MLOAD, MSTORE and MSTORE8 touch from the offset on top of the stack (`None` for
 /// other opcodes): their memory growth follows from it, to `⌈(offset + width) / 32⌉` words.
@@ -193,6 +196,9 @@ const HOT: [u8; 256] = {
         }
         if matches!(op, 0x20 | 0x37 | 0x39 | 0x3c | 0x3e | 0x5e | 0xa0..=0xa4) {
             t[op] |= MULTI;
+        }
+        if matches!(OPCODES[op].family, Family::Boundary) {
+            t[op] |= BOUNDARY;
         }
         op += 1;
     }
@@ -631,6 +637,9 @@ impl TraceRecorder {
         open.open = true;
         open.opcode = opcode;
         open.gas = interp.gas.remaining();
+        if hot & BOUNDARY != 0 {
+            self.trace.boundaries.push(instruction);
+        }
         if hot & (WRITES | MULTI) != 0 {
             let stack = interp.stack.data();
             if hot & MULTI != 0 {
