@@ -37,6 +37,19 @@ pub fn workloads_root() -> Result<PathBuf> {
     path.canonicalize().map_err(|e| Error::io(&path, e))
 }
 
+/// Snailtracer's runtime code, from `snailtracer.hex` in `root`.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the file cannot be read; [`Error::InvalidCase`] when it is not hex.
+pub fn snailtracer_code(root: &Path) -> Result<Bytes> {
+    let path = root.join("snailtracer.hex");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let code = hex::decode(text.trim())
+        .map_err(|e| Error::invalid_case(path.display(), format!("not hex: {e}")))?;
+    Ok(code.into())
+}
+
 /// One transaction over a fixed pre-state, runnable plainly or recorded.
 #[derive(Clone, Debug)]
 pub struct Workload {
@@ -60,11 +73,8 @@ impl Workload {
     /// [`Error::Io`] when `snailtracer.hex` cannot be read from `root`;
     /// [`Error::InvalidCase`] when it is not hex.
     pub fn snailtracer(root: &Path, gas_limit: u64) -> Result<Self> {
-        let path = root.join("snailtracer.hex");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let code = hex::decode(text.trim())
-            .map_err(|e| Error::invalid_case(path.display(), format!("not hex: {e}")))?;
-        Ok(Self::new(code.into(), Bytes::from_static(&[0x30, 0x62, 0x7b, 0x7c]), gas_limit))
+        let code = snailtracer_code(root)?;
+        Ok(Self::new(code, Bytes::from_static(&[0x30, 0x62, 0x7b, 0x7c]), gas_limit))
     }
 
     /// Burntpix (a mainnet contract rendering an SVG fractal; call-heavy: CALL, STATICCALL

@@ -5,6 +5,7 @@ use clap::Args;
 use eyre::WrapErr;
 use rayon::prelude::*;
 use refute_engine::{
+    batch::BatchFile,
     game::{
         GameParams, RecordedProposal, StepTrace, StepVerifier, TopTrace,
         adversary::Strategy,
@@ -24,10 +25,13 @@ use std::{path::PathBuf, process::ExitCode, time::Instant};
 Each game: the honest player against 1-5 adversaries drawn from --adversaries (all by default:
 wrong-root, lie-at-depth, lie-everywhere, top-agree-lower-lie, random, colluding, silent,
 last-second, one-step-boundary, freeloader), played through moves, steps, resolution and
-credits. The lower level is four real transactions recorded with the engine (snailtracer twice,
-a hash-and-store loop, a memory-growth loop) with the one-step executor as the verifier; the
-transaction level and the lower level's absolute pre-state are stand-ins until Engine II
-(batches), so --trace-from BATCH is not available yet.
+credits. The lower level is real: every transaction of a batch recorded as the step machine
+runs it (begin, every step of every frame, every frame boundary, end), with the one-step
+executor as the verifier. The batch is --trace-from BATCH (a batch file, see `refute replay`),
+or the demo batch: four signed transactions in one block (snailtracer twice, a hash-and-store
+loop, a memory-growth loop). The transaction level (one leaf per transaction, its final
+state) and the lower level's absolute pre-state (each transaction's recorded begin state) are
+stand-ins until the batch spec's transaction level (docs/spec/batch.md §4).
 
 Ends with one line `games: N, honest wins: W, steps executed: K, max moves: M` (exit 0 iff W = N).")]
 pub(crate) struct SimulateArgs {
@@ -46,7 +50,12 @@ pub(crate) struct SimulateArgs {
     /// Play on the synthetic test double (hash chains) instead of real engine traces.
     #[arg(long)]
     synthetic: bool,
-    /// The workloads folder holding snailtracer.hex (default: ../shared/workloads).
+    /// Play on the transactions of this batch file (JSON, as `refute replay` reads) instead
+    /// of the demo batch.
+    #[arg(long, value_name = "BATCH", conflicts_with = "synthetic")]
+    trace_from: Option<PathBuf>,
+    /// The workloads folder holding snailtracer.hex, for the demo batch (default:
+    /// ../shared/workloads).
     #[arg(long, env = "REFUTE_WORKLOADS")]
     workloads: Option<PathBuf>,
 }
@@ -59,12 +68,23 @@ pub(crate) fn run_simulate(args: &SimulateArgs) -> eyre::Result<ExitCode> {
         let (params, proposal) = simulate::synthetic_setup(args.seed)?;
         return play_all(args, strategies, params, &proposal, &proposal.verifier());
     }
-    let root = match &args.workloads {
-        Some(path) => path.clone(),
-        None => workload::workloads_root().wrap_err("the workloads folder (--workloads)")?,
-    };
     let started = Instant::now();
-    let proposal = RecordedProposal::demo(&root).wrap_err("recording the demo proposal")?;
+    let proposal = match &args.trace_from {
+        Some(path) => {
+            let file = BatchFile::load(path)?;
+            RecordedProposal::from_batch(&file)
+                .wrap_err_with(|| format!("recording the transactions of {}", path.display()))?
+        }
+        None => {
+            let root = match &args.workloads {
+                Some(path) => path.clone(),
+                None => {
+                    workload::workloads_root().wrap_err("the workloads folder (--workloads)")?
+                }
+            };
+            RecordedProposal::demo(&root).wrap_err("recording the demo proposal")?
+        }
+    };
     let params = simulate::params_for(proposal.max_len())?;
     tracing::info!(
         target: "refute::simulate",

@@ -103,6 +103,22 @@ fn simulate_plays_games_and_writes_a_transcript() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// Games on a batch file's transactions (transfers, calls, a revert, a skipped transaction),
+/// recorded as the step machine runs them: the honest player wins every game.
+#[test]
+fn simulate_plays_on_the_transactions_of_a_batch() {
+    let batch = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/batches/transfers.json");
+    let out = refute()
+        .args(["simulate", "--games", "60", "--seed", "5", "--trace-from", batch])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let last = stdout(&out).lines().last().unwrap_or_default().to_owned();
+    assert!(last.starts_with("games: 60, honest wins: 60, steps executed: "), "{last}");
+    let out = refute().args(["simulate", "--trace-from", "/nonexistent.json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn replay_prints_every_transaction_and_names_the_first_divergent_one() {
     let batch = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/batches/transfers.json");

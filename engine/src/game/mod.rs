@@ -28,7 +28,7 @@ pub use error::{GameError, GameResult};
 pub use model::{Applied, Claim, Game, GameStatus, LowerContext, Move, StepOutcome};
 pub use params::{BPS, Clock, GameParams};
 pub use position::Position;
-pub use recorded::{MachineVerifier, MachineWitness, RecordedProposal, RecordedTx};
+pub use recorded::{MachineVerifier, MachineWitness, RecordedProposal, RecordedTx, demo_batch};
 pub use synthetic::{SyntheticProposal, SyntheticState, SyntheticTx, SyntheticVerifier};
 pub use traces::{
     StepTrace, StepVerifier, TopTrace, padded_commitment, padded_state_after, padded_witness,
