@@ -26,6 +26,8 @@ use std::{
   refute replay batch.json --claimed-root 0x... --json
   refute replay batch.json --claimed-roots roots.json
   refute replay batch.json --trace trace.jsonl
+  refute replay batch.json --claimed-roots roots.json --claimed-steps steps.json --proof-out proof.json
+  refute replay batch.json --tx 2 --step 40 --proof-out proof.json
   refute replay ../shared/ethereum-tests/BlockchainTests/ValidBlocks/bcExample/basefeeExample.json \\
       --write-batch basefee-batch.json
 
@@ -58,6 +60,22 @@ pub(crate) struct ReplayArgs {
     /// Write the batch file that was replayed (useful with a blockchain test) to this file.
     #[arg(long)]
     write_batch: Option<PathBuf>,
+    /// The transaction (0-based position in the batch, skipped ones counted) whose steps
+    /// --claimed-steps, --step and --proof-out are about; by default the first divergent one
+    /// of --claimed-roots.
+    #[arg(long, value_name = "K")]
+    tx: Option<usize>,
+    /// The machine-state commitments `S_0 … S_n` claimed for that transaction's steps (a JSON
+    /// array of 32-byte hex strings): names the first divergent step.
+    #[arg(long, value_name = "FILE")]
+    claimed_steps: Option<PathBuf>,
+    /// The step to prove (default: the first divergent step of --claimed-steps).
+    #[arg(long, value_name = "I")]
+    step: Option<u64>,
+    /// Write the one-step proof of that step as JSON: the pre- and post-state commitments and
+    /// the witness in the L1 verifier's encoding (docs/spec/verifier-abi.md).
+    #[arg(long, value_name = "FILE")]
+    proof_out: Option<PathBuf>,
 }
 
 /// Runs `refute replay`.
@@ -121,8 +139,17 @@ pub(crate) fn run_replay(args: &ReplayArgs) -> eyre::Result<ExitCode> {
     }
 
     let mut diverged = false;
+    let mut first_divergent = None;
     if let Some(claimed) = claimed {
-        diverged |= report_first_divergence(&replay, &claimed);
+        first_divergent = report_first_divergence(&replay, &claimed);
+        diverged |= first_divergent.is_some() || claimed.len() != replay.transactions.len();
+    }
+    let wants_steps = args.claimed_steps.is_some() || args.step.is_some() || args.proof_out.is_some();
+    if wants_steps {
+        let Some(position) = args.tx.or(first_divergent) else {
+            bail!("--claimed-steps, --step and --proof-out need --tx K (or a divergent --claimed-roots)");
+        };
+        diverged |= prove_steps(args, &file, position)?;
     }
     if let Some(root) = args.claimed_root
         && root != final_root
@@ -186,9 +213,163 @@ fn read_claimed_roots(path: &Path) -> eyre::Result<Vec<B256>> {
     })
 }
 
-/// Prints the first transaction whose claimed root differs; whether one does.
+/// The step-level work on transaction `position`: records it as the step machine runs it,
+/// names the first step whose claimed state differs, writes the proof of the step asked for.
+/// Whether a claimed step diverged.
 #[allow(clippy::print_stdout)] // the command's output
-fn report_first_divergence(replay: &Replay, claimed: &[B256]) -> bool {
+fn prove_steps(args: &ReplayArgs, file: &BatchFile, position: usize) -> eyre::Result<bool> {
+    let started = Instant::now();
+    let (_, trace) = batch::record_transaction(file, position)
+        .wrap_err_with(|| format!("recording transaction {position}"))?;
+    tracing::info!(
+        target: "refute::replay",
+        transaction = position,
+        steps = trace.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "recorded the machine trace"
+    );
+    let last = trace.final_state();
+    println!(
+        "transaction {position}: {} steps ({} begin), final state {} ({:?}, state root {})",
+        trace.len(),
+        trace.begin_steps(),
+        last.commitment(),
+        last.status,
+        last.state_root
+    );
+    let mut step = args.step;
+    let mut diverged = false;
+    if let Some(path) = &args.claimed_steps {
+        let text = std::fs::read_to_string(path)
+            .wrap_err_with(|| format!("cannot read {}", path.display()))?;
+        let claimed: Vec<B256> = serde_json::from_str(&text)
+            .wrap_err_with(|| format!("{} is not a JSON array of commitments", path.display()))?;
+        if claimed.len() as u64 != trace.len() + 1 {
+            println!(
+                "claimed steps: {} states given, the transaction has {} (S_0 … S_{})",
+                claimed.len(),
+                trace.len() + 1,
+                trace.len()
+            );
+        }
+        let mut first = None;
+        for (i, claim) in claimed.iter().enumerate().take(trace.len() as usize + 1) {
+            if trace.commitment(i as u64)? != *claim {
+                first = Some(i as u64);
+                break;
+            }
+        }
+        match first {
+            Some(0) => {
+                diverged = true;
+                println!("the claimed S_0 differs from the begin state: dispute the transaction level");
+            }
+            Some(j) => {
+                diverged = true;
+                let info = describe(&trace, j - 1)?;
+                println!("first divergent step: {info} (claimed S_{j} differs)");
+                step = step.or(Some(j - 1));
+            }
+            None => diverged |= claimed.len() as u64 != trace.len() + 1,
+        }
+    }
+    if let Some(i) = step {
+        if i >= trace.len() {
+            bail!("step {i} is past the transaction's last step ({})", trace.len() - 1);
+        }
+        let info = describe(&trace, i)?;
+        if args.claimed_steps.is_none() {
+            println!("step: {info}");
+        }
+        if let Some(out) = &args.proof_out {
+            let witness = trace.witness(i)?;
+            let (pre, post) = (trace.commitment(i)?, trace.commitment(i + 1)?);
+            let executed = refute_engine::machine::execute(pre, &witness)?;
+            if executed != post {
+                bail!("the executor does not reach S_{} from step {i}'s witness", i + 1);
+            }
+            let proof = serde_json::json!({
+                "batchHash": file.batch.hash(),
+                "transaction": position,
+                "step": i,
+                "steps": trace.len(),
+                "kind": info.kind,
+                "opcode": info.opcode.map(|op| format!("0x{op:02x}")),
+                "pc": info.pc,
+                "depth": info.depth,
+                "pre": pre,
+                "post": post,
+                "witness": witness.encode_for_l1()?,
+            });
+            std::fs::write(out, serde_json::to_string_pretty(&proof)? + "\n")
+                .wrap_err_with(|| format!("cannot write {}", out.display()))?;
+            println!("proof of step {i} written to {}", out.display());
+        }
+    }
+    Ok(diverged)
+}
+
+/// What a step is, for people.
+#[derive(Debug)]
+struct StepInfo {
+    index: u64,
+    kind: String,
+    opcode: Option<u8>,
+    pc: Option<u32>,
+    depth: u16,
+}
+
+impl std::fmt::Display for StepInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "index {}, {}", self.index, self.kind)?;
+        if let Some(pc) = self.pc {
+            write!(f, ", pc {pc}")?;
+        }
+        write!(f, ", depth {}", self.depth)
+    }
+}
+
+/// Step `i` of `trace`: its kind (the opcode, or the micro- or boundary step pending), `pc`
+/// and call depth.
+fn describe(trace: &refute_engine::trace::MachineTrace, i: u64) -> eyre::Result<StepInfo> {
+    use refute_engine::machine::PendingKind;
+    let state = trace.state(i)?;
+    let witness = trace.witness(i)?;
+    let in_frame = state.frame_hash != B256::ZERO;
+    let pc = in_frame.then_some(witness.frame.pc);
+    let opcode = pc.and_then(|pc| {
+        witness
+            .code
+            .iter()
+            .find(|chunk| chunk.index == pc / 32)
+            .map(|chunk| chunk.bytes[(pc % 32) as usize])
+    });
+    let name = |op: u8| {
+        revm::bytecode::opcode::OPCODE_INFO[op as usize]
+            .map_or_else(|| format!("0x{op:02x}"), |info| info.name().to_owned())
+    };
+    let kind = match (state.pending_kind, opcode) {
+        (PendingKind::None, Some(op)) => format!("opcode {}", name(op)),
+        (PendingKind::None, None) => "step".to_owned(),
+        (PendingKind::Keccak, _) => "KECCAK256 sponge micro-step".to_owned(),
+        (PendingKind::Log, _) => "LOG data sponge micro-step".to_owned(),
+        (PendingKind::Copy, _) => "copy micro-step".to_owned(),
+        (PendingKind::TxBegin, _) => "transaction begin step (§8.1)".to_owned(),
+        (PendingKind::FrameExit, _) if state.callers.0 == 0 => {
+            "the top frame's exit: transaction end step (§8.2)".to_owned()
+        }
+        (PendingKind::FrameExit, _) => "frame exit step (§6.3)".to_owned(),
+        (PendingKind::Call, _) => "call input micro-step or entry step (§6.1)".to_owned(),
+        (PendingKind::Output, _) => "output micro-step (§6.2)".to_owned(),
+        (PendingKind::Create, _) => "create input micro-step or entry step (§6.4)".to_owned(),
+        (PendingKind::TxEnd, _) => "transaction end deletion step (§8.2)".to_owned(),
+    };
+    Ok(StepInfo { index: i, kind, opcode, pc, depth: state.callers.0 })
+}
+
+/// Prints the first transaction whose claimed root differs; returns its position.
+#[allow(clippy::print_stdout)] // the command's output
+fn report_first_divergence(replay: &Replay, claimed: &[B256]) -> Option<usize> {
     if claimed.len() != replay.transactions.len() {
         println!(
             "claimed roots: {} given, the batch has {} transactions",
@@ -197,16 +378,12 @@ fn report_first_divergence(replay: &Replay, claimed: &[B256]) -> bool {
         );
     }
     let first = replay.transactions.iter().zip(claimed).find(|(tx, root)| tx.state_root != **root);
-    match first {
-        Some((tx, root)) => {
-            println!(
-                "first divergent transaction: {} (block {}, index {}, {}): claimed {root}, replayed {}",
-                tx.position, tx.block, tx.index, tx.hash, tx.state_root
-            );
-            true
-        }
-        None => claimed.len() != replay.transactions.len(),
-    }
+    let (tx, root) = first?;
+    println!(
+        "first divergent transaction: {} (block {}, index {}, {}): claimed {root}, replayed {}",
+        tx.position, tx.block, tx.index, tx.hash, tx.state_root
+    );
+    Some(tx.position)
 }
 
 /// One line per transaction, then its block's line.

@@ -119,6 +119,56 @@ fn simulate_plays_on_the_transactions_of_a_batch() {
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// A claimed per-step trace of one transaction that lies from a step on: `refute replay`
+/// names the step before it (the one to prove) and writes its proof, which the executor runs
+/// from the pre-state to the true post-state.
+#[test]
+fn replay_names_the_first_divergent_step_and_writes_its_proof() {
+    use alloy_primitives::B256;
+    use refute_engine::{batch, machine::{StepWitness, execute}};
+    let batch_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/batches/transfers.json");
+    let file = batch::BatchFile::load(std::path::Path::new(batch_path)).unwrap();
+    // Transaction 2 calls the counter: begin, access list, the frame, its end.
+    let (_, trace) = batch::record_transaction(&file, 2).unwrap();
+    let mut claimed: Vec<B256> = (0..=trace.len()).map(|i| trace.commitment(i).unwrap()).collect();
+    let lie = trace.len() / 2;
+    for claim in &mut claimed[lie as usize..] {
+        *claim = B256::repeat_byte(0x11);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (steps, proof) = (dir.path().join("steps.json"), dir.path().join("proof.json"));
+    std::fs::write(&steps, serde_json::to_string(&claimed).unwrap()).unwrap();
+    let out = refute()
+        .args(["replay", batch_path, "--tx", "2", "--claimed-steps"])
+        .arg(&steps)
+        .arg("--proof-out")
+        .arg(&proof)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = stdout(&out);
+    let step = lie - 1;
+    assert!(text.contains(&format!("first divergent step: index {step}, ")), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
+    assert_eq!(json["step"], step);
+    let pre: B256 = json["pre"].as_str().unwrap().parse().unwrap();
+    let post: B256 = json["post"].as_str().unwrap().parse().unwrap();
+    assert_eq!((pre, post), (claimed[step as usize], trace.commitment(lie).unwrap()));
+    let bytes = alloy_primitives::hex::decode(json["witness"].as_str().unwrap()).unwrap();
+    let witness = StepWitness::decode_from_l1(&bytes).unwrap();
+    assert_eq!(execute(pre, &witness).unwrap(), post);
+    // Every claimed step right: exit 0, nothing divergent; a step past the end: exit 2.
+    let honest: Vec<B256> = (0..=trace.len()).map(|i| trace.commitment(i).unwrap()).collect();
+    std::fs::write(&steps, serde_json::to_string(&honest).unwrap()).unwrap();
+    let out = refute().args(["replay", batch_path, "--tx", "2", "--claimed-steps"]).arg(&steps).output().unwrap();
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("first divergent step"));
+    let past = (trace.len() + 5).to_string();
+    let out = refute().args(["replay", batch_path, "--tx", "2", "--step", &past]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
 #[test]
 fn replay_prints_every_transaction_and_names_the_first_divergent_one() {
     let batch = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/batches/transfers.json");
