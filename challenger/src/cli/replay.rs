@@ -144,10 +144,13 @@ pub(crate) fn run_replay(args: &ReplayArgs) -> eyre::Result<ExitCode> {
         first_divergent = report_first_divergence(&replay, &claimed);
         diverged |= first_divergent.is_some() || claimed.len() != replay.transactions.len();
     }
-    let wants_steps = args.claimed_steps.is_some() || args.step.is_some() || args.proof_out.is_some();
+    let wants_steps =
+        args.claimed_steps.is_some() || args.step.is_some() || args.proof_out.is_some();
     if wants_steps {
         let Some(position) = args.tx.or(first_divergent) else {
-            bail!("--claimed-steps, --step and --proof-out need --tx K (or a divergent --claimed-roots)");
+            bail!(
+                "--claimed-steps, --step and --proof-out need --tx K (or a divergent --claimed-roots)"
+            );
         };
         diverged |= prove_steps(args, &file, position)?;
     }
@@ -262,7 +265,9 @@ fn prove_steps(args: &ReplayArgs, file: &BatchFile, position: usize) -> eyre::Re
         match first {
             Some(0) => {
                 diverged = true;
-                println!("the claimed S_0 differs from the begin state: dispute the transaction level");
+                println!(
+                    "the claimed S_0 differs from the begin state: dispute the transaction level"
+                );
             }
             Some(j) => {
                 diverged = true;

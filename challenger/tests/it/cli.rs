@@ -125,7 +125,10 @@ fn simulate_plays_on_the_transactions_of_a_batch() {
 #[test]
 fn replay_names_the_first_divergent_step_and_writes_its_proof() {
     use alloy_primitives::B256;
-    use refute_engine::{batch, machine::{StepWitness, execute}};
+    use refute_engine::{
+        batch,
+        machine::{StepWitness, execute},
+    };
     let batch_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/batches/transfers.json");
     let file = batch::BatchFile::load(std::path::Path::new(batch_path)).unwrap();
     // Transaction 2 calls the counter: begin, access list, the frame, its end.
@@ -161,7 +164,11 @@ fn replay_names_the_first_divergent_step_and_writes_its_proof() {
     // Every claimed step right: exit 0, nothing divergent; a step past the end: exit 2.
     let honest: Vec<B256> = (0..=trace.len()).map(|i| trace.commitment(i).unwrap()).collect();
     std::fs::write(&steps, serde_json::to_string(&honest).unwrap()).unwrap();
-    let out = refute().args(["replay", batch_path, "--tx", "2", "--claimed-steps"]).arg(&steps).output().unwrap();
+    let out = refute()
+        .args(["replay", batch_path, "--tx", "2", "--claimed-steps"])
+        .arg(&steps)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stdout(&out));
     assert!(!stdout(&out).contains("first divergent step"));
     let past = (trace.len() + 5).to_string();

@@ -340,7 +340,7 @@ impl Walk<'_, '_> {
         if state.commitment() != header.commitment() {
             let mut fields = state.differing_fields(&header);
             if fields.is_empty() {
-                fields.push("frame".into());
+                fields.push("frame");
             }
             return Err(diverged(
                 next,
